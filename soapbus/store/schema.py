@@ -1,0 +1,141 @@
+"""Table definitions, shared by SQLite and PostgreSQL.
+
+The tables are declared without a schema; a Store maps them onto its own PostgreSQL schema at
+execution time (schema_translate_map), so one MetaData serves every Store in the process.
+Text columns that carry values chosen by remote senders (message ids, sources, keys) have no
+length: a VARCHAR(n) would reject on PostgreSQL what SQLite accepts, and the two must agree.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (BigInteger, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, LargeBinary,
+                        MetaData, String, Table, Text, UniqueConstraint)
+from sqlalchemy.types import TypeDecorator
+
+# Deterministic constraint names, so both databases report the same names in errors.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+DIRECTIONS = ("in", "out")
+OBJECT_STATUSES = ("active", "canceled", "closed")
+
+# SQLite only turns an INTEGER PRIMARY KEY into an auto-incrementing rowid; PostgreSQL gets BIGINT
+# because the journal grows without bound.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def require_aware(value: datetime, what: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be a timezone-aware datetime; got naive {value!r}")
+    return value
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware datetime that always comes back in UTC.
+
+    PostgreSQL keeps timestamptz but returns it in the session's zone; SQLite keeps no zone at
+    all, so values are converted to UTC and stored naive there, and marked UTC again on read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        utc = require_aware(value, "a stored datetime").astimezone(timezone.utc)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+journal = Table(
+    "journal", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("direction", String(3), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("verb", String),
+    Column("noun", String),
+    Column("message_id", String),
+    Column("correlation_id", String),
+    Column("source", String),
+    Column("peer", String),
+    Column("outcome", String(32), nullable=False),
+    Column("reply_code", String(16)),
+    Column("reason", Text),
+    Column("size", Integer, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    # A reply points at the request it answers; purging old requests must not purge replies.
+    Column("related_id", RowId, ForeignKey("journal.id", ondelete="SET NULL")),
+    CheckConstraint(_in("direction", DIRECTIONS), name="direction"),
+    Index(None, "message_id"),
+    Index(None, "correlation_id"),
+)
+
+processed_message = Table(
+    "processed_message", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    # '' stands for "no Source": NULLs never collide in a unique constraint, '' does.
+    Column("source", String, nullable=False),
+    Column("message_id", String, nullable=False),
+    Column("claimed_at", UTCDateTime(), nullable=False),
+    Column("reply", LargeBinary),
+    Column("reply_journal_id", RowId, ForeignKey("journal.id", ondelete="SET NULL")),
+    Column("replied_at", UTCDateTime()),
+    UniqueConstraint("source", "message_id"),
+)
+
+cim_object = Table(
+    "cim_object", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("noun", String, nullable=False),
+    Column("key", String, nullable=False),
+    Column("item_type", String, nullable=False),
+    Column("xml", LargeBinary, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("noun", "key"),
+    CheckConstraint(_in("status", OBJECT_STATUSES), name="status"),
+    Index(None, "noun", "updated_at"),
+)
+
+cim_object_name = Table(
+    "cim_object_name", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("object_id", RowId, ForeignKey("cim_object.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String, nullable=False),
+    Column("name_type", String),
+    Index(None, "name", "name_type"),
+    Index(None, "object_id"),
+)
+
+replay_memory = Table(
+    "replay_memory", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("scope", String, nullable=False),
+    Column("key", String, nullable=False),
+    Column("remembered_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("scope", "key"),
+    Index(None, "expires_at"),
+)
