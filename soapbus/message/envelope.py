@@ -591,3 +591,12 @@ def parse(root: etree._Element, kind: str | None = None) -> Message:
         raise MessageError("1.8", "a RequestMessage carries no Reply", xpath="Reply")
     request = parse_request(parts["Request"]) if "Request" in parts else None
     return RequestMessage(header, request, payload)
+
+
+# Header element names as the schema spells them -> Header attribute names.
+HEADER_FIELDS = {
+    "Verb": "verb", "Noun": "noun", "Revision": "revision", "ReplayDetection": "replay_detection",
+    "Context": "context", "Timestamp": "timestamp", "Source": "source", "AsyncReplyFlag": "async_reply_flag",
+    "ReplyAddress": "reply_address", "AckRequired": "ack_required", "User": "user", "MessageID": "message_id",
+    "CorrelationID": "correlation_id", "Comment": "comment",
+}

@@ -1,0 +1,3 @@
+from soapbus.cli import main
+
+main()

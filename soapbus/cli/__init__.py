@@ -1,0 +1,24 @@
+"""The `soapbus` command: serve, call, journal."""
+from __future__ import annotations
+
+import click
+
+from .journal import journal
+from .serve import serve
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="soapbus")
+def cli() -> None:
+    """IEC 61968-100 over SOAP: host endpoints, call them, read the journal."""
+
+
+cli.add_command(serve)
+cli.add_command(journal)
+
+
+def main() -> None:
+    cli.main(prog_name="soapbus")
+
+
+__all__ = ["cli", "main"]

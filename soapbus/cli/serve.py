@@ -1,0 +1,51 @@
+"""`soapbus serve`: host every endpoint on Twisted."""
+from __future__ import annotations
+
+import logging
+
+import click
+
+from .common import DEFAULT_PORT, data_option, database_option, server_config
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535),
+              help="TCP port (0 picks a free one).")
+@data_option
+@database_option
+@click.option("--source", default="soapbus", show_default=True, help="Header/Source this system puts on replies.")
+@click.option("--max-body", "max_body_bytes", default=8 * 1024 * 1024, show_default=True, type=click.IntRange(1024),
+              help="Largest request body accepted, in bytes.")
+@click.option("--handlers", "handler_modules", multiple=True, metavar="MODULE",
+              help="Python module that registers business handlers on import (repeatable).")
+@click.option("--log-level", default="WARNING", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def serve(host, port, data_dir, database_url, source, max_body_bytes, handler_modules, log_level):
+    """Start the SOAP endpoints (SQLite in the data folder unless --database is given)."""
+    from ..server import run
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = server_config(data_dir, database_url, host=host, port=port, source=source,
+                           max_body_bytes=max_body_bytes, handler_modules=list(handler_modules))
+
+    def announce(running):
+        click.echo(f"soapbus listening on {running.url}")
+        click.echo(f"  discovery page:  {running.url}/")
+        click.echo(f"  endpoints.json:  {running.url}/endpoints.json")
+        for service in sorted({s.name for s in _services()}):
+            click.echo(f"  WSDL: {running.url}/wsdl/{service}.wsdl")
+        click.echo(f"  database: {config.resolved_database_url()}", nl=True)
+
+    try:
+        run(config, on_ready=announce)
+    except ImportError as exc:
+        raise click.ClickException(f"cannot import a handler module: {exc}") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+
+
+def _services():
+    from ..profiles import services
+
+    return services()

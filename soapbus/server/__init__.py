@@ -1,0 +1,66 @@
+"""The soapbus server: Spyne services on Twisted, the processing pipeline, the built-in CIM store.
+
+`start()` wires everything onto a running reactor and is what tests and embedding DMSs use;
+`run()` is the blocking entry point behind `soapbus serve`.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+
+from ..store import Store
+from . import cimstore
+from .config import ServerConfig
+from .handlers import HandlerRegistry, HandlerRequest, HandlerResult, registry
+from .pipeline import Processor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Running:
+    config: ServerConfig
+    store: Store
+    processor: Processor
+    port: object  # twisted IListeningPort
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self.port.getHost().port}"
+
+
+def build_processor(config: ServerConfig, store: Store, handlers: HandlerRegistry | None = None) -> Processor:
+    for module in config.handler_modules:
+        importlib.import_module(module)  # a DMS module registers its handlers on import
+    table = cimstore.install((handlers or registry).copy())
+    return Processor(store, table, source=config.source, required_header_fields=config.required_header_fields)
+
+
+def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None = None) -> Running:
+    if reactor is None:
+        from twisted.internet import reactor  # noqa: PLC0415 - the global reactor only when none is given
+    from .site import build_site
+
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(config.resolved_database_url())
+    store.create_schema()
+    processor = build_processor(config, store, handlers)
+    threadpool = reactor.getThreadPool()
+    threadpool.adjustPoolsize(maxthreads=config.thread_pool_size)
+    site = build_site(reactor, threadpool, processor, config.max_body_bytes)
+    port = reactor.listenTCP(config.port, site, interface=config.host)
+    return Running(config, store, processor, port)
+
+
+def run(config: ServerConfig, on_ready=None) -> None:
+    from twisted.internet import reactor
+
+    running = start(config, reactor)
+    if on_ready is not None:
+        on_ready(running)
+    reactor.run()
+
+
+__all__ = ["ServerConfig", "start", "run", "Running", "HandlerRegistry", "HandlerRequest", "HandlerResult",
+           "registry", "build_processor"]

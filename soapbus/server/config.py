@@ -1,0 +1,26 @@
+"""What a soapbus server is configured with; every field has a working default."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PORT = 8061
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    data_dir: Path = Path("var")
+    database_url: str | None = None  # default: SQLite file soapbus.db in data_dir
+    source: str = "soapbus"  # our Header/Source on replies and events
+    max_body_bytes: int = 8 * 1024 * 1024
+    # Header fields a request must carry beyond Verb and Noun (interop profiles require these)
+    required_header_fields: tuple[str, ...] = ("MessageID", "Timestamp")
+    thread_pool_size: int = 10
+    handler_modules: list[str] = field(default_factory=list)  # imported at start-up to register handlers
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(Path(self.data_dir) / 'soapbus.db').resolve()}"

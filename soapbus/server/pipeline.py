@@ -1,0 +1,260 @@
+"""The path of one inbound 61968 message: check, deduplicate, handle, answer, journal.
+
+Runs in a worker thread (never on the reactor). Everything a message causes — the journal
+rows for the request and the answer, the idempotency claim, the handler's changes — is
+written in one database transaction that commits before the answer leaves, so a crash can
+lose neither half.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from lxml import etree
+
+from ..message import (HEADER_FIELDS, Error, EventMessage, FaultMessage, Header, MessageError, Payload, Reply,
+                       RequestMessage, ResponseMessage, codes, soap, verbs)
+from ..message import envelope as env
+from ..message.replies import reply_to
+from ..profiles import Noun, Operation, Service
+from ..profiles import get as get_noun
+from ..profiles import validate_documents
+from .handlers import HandlerRegistry, HandlerRequest, HandlerResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class InboundCall:
+    raw: bytes
+    unwrapped: soap.Unwrapped
+    service: Service
+    operation: Operation
+    peer: str | None
+
+
+@dataclass
+class Outcome:
+    status: int  # HTTP status
+    body: bytes  # a whole SOAP envelope
+    journal_id: int | None = None
+
+
+class Rejection(Exception):
+    """A message refused before any handler ran; carries the 61968 Error that says why."""
+
+    def __init__(self, error: Error):
+        super().__init__(error.reason)
+        self.error = error
+
+
+def _error(code: str, reason: str, **kw) -> Error:
+    return Error(code=code, level="FATAL", reason=reason, **kw)
+
+
+def _from_message_error(exc: MessageError) -> Error:
+    details = exc.details or (f"at {exc.xpath}" if exc.xpath else None)
+    return _error(exc.code, exc.reason, details=details)
+
+
+class Processor:
+    def __init__(self, store, registry: HandlerRegistry, source: str, required_header_fields=("MessageID",)):
+        self.store = store
+        self.registry = registry
+        self.source = source
+        self.required_header_fields = tuple(required_header_fields)
+
+    # ------------------------------------------------------------ entry
+
+    def process(self, call: InboundCall) -> Outcome:
+        kind = _expected_kind(call.service, call.operation, call.unwrapped.message)
+        try:
+            msg = env.parse(call.unwrapped.message, kind)
+        except MessageError as exc:
+            return self._refuse_unparsed(call, exc)
+        try:
+            noun = self._check(call, msg)
+        except Rejection as rej:
+            return self._answer_rejected(call, msg, rej.error)
+        if msg.header.message_id:  # cheap early answer for a re-delivery; the claim below is the guarantee
+            previous = self.store.stored_reply(msg.header.source, msg.header.message_id)
+            if previous is not None:
+                return self._answer_duplicate(call, msg, previous)
+        try:
+            return self._handle(call, msg, noun)
+        except Rejection as rej:  # payload problems found while handling (compressed, OperationSet)
+            return self._answer_rejected(call, msg, rej.error)
+
+    # ------------------------------------------------------------ checks
+
+    def _check(self, call: InboundCall, msg) -> Noun | None:
+        header: Header = msg.header
+        for name in self.required_header_fields:
+            if not getattr(header, HEADER_FIELDS[name], None):
+                raise Rejection(_error("1.5", f"mandatory Header/{name} is missing", details=f"at Header/{name}"))
+        verb = verbs.normalize(header.verb)
+        if verb not in verbs.ALL_VERBS:
+            raise Rejection(_error("2.9", f"{header.verb!r} is not a 61968 verb", details="at Header/Verb"))
+        if not _verb_fits(call.operation, verb, msg):
+            raise Rejection(_error("2.9", f"verb {verb!r} does not belong in operation {call.operation.name}",
+                                   details="at Header/Verb"))
+        if isinstance(msg, ResponseMessage):
+            return get_noun(header.noun)
+        noun = get_noun(header.noun)
+        if noun is None or (call.service.noun and call.service.noun != header.noun):
+            served = call.service.noun or "the nouns listed at /endpoints.json"
+            raise Rejection(_error("2.5", f"noun {header.noun!r} is not served here (this endpoint serves {served})",
+                                   details="at Header/Noun"))
+        if isinstance(msg, RequestMessage):
+            spec = verbs.REQUEST_VERBS[verb]
+            if spec.carries_payload and (msg.payload is None or _is_empty(msg.payload)):
+                raise Rejection(_error("1.7", f"{verb} needs a Payload with a {noun.name} document",
+                                       details="at Payload"))
+        return noun
+
+    # ------------------------------------------------------------ handling
+
+    def _handle(self, call: InboundCall, msg, noun: Noun | None) -> Outcome:
+        documents = self._documents(msg, noun)
+        header = msg.header
+        try:
+            with self.store.unit_of_work() as uow:
+                if header.message_id and not uow.claim(header.source, header.message_id):
+                    raise _AlreadyClaimed()
+                result = self._run_handler(uow, call, msg, noun, documents)
+                response = reply_to(header, result.reply, result.payload, source=self.source)
+                body = self._envelope_bytes(call, response)
+                in_id = uow.journal("in", call.raw, header=header, kind=msg.kind, peer=call.peer,
+                                    outcome="processed", reply_code=_first_code(result.reply))
+                out_id = uow.journal("out", body, header=response.header, kind=response.kind, peer=call.peer,
+                                     outcome="replied", reply_code=_first_code(result.reply), related_id=in_id)
+                if header.message_id:
+                    uow.set_reply(header.source, header.message_id, body, out_id)
+            return Outcome(200, body, out_id)
+        except _AlreadyClaimed:  # another worker claimed it between our look-up and our insert
+            previous = self.store.stored_reply(header.source, header.message_id)
+            if previous is None:  # the other worker has not committed its answer yet
+                return self._answer_rejected(call, msg, _error(
+                    "5.1", "a message with this MessageID is being processed right now; send it again shortly"),
+                    outcome="busy")
+            return self._answer_duplicate(call, msg, previous)
+        except _HandlerFailed as failure:
+            return self._answer_rejected(call, msg, _error("5.3", failure.reason), outcome="failed")
+
+    def _run_handler(self, uow, call: InboundCall, msg, noun: Noun | None, documents) -> HandlerResult:
+        verb = verbs.normalize(msg.header.verb)
+        handler = self.registry.lookup(msg.header.noun, verb)
+        if handler is None:
+            if isinstance(msg, ResponseMessage):  # an asynchronous reply nobody waits for: journaled, acknowledged
+                return HandlerResult(Reply(result=codes.OK, errors=[Error(code="0.0")]))
+            return HandlerResult(Reply(result=codes.FAILED, errors=[_error(
+                "2.9", f"verb {verb!r} is not handled for noun {msg.header.noun!r} by this system")]))
+        request = HandlerRequest(message=msg, noun=noun, verb=verb, documents=documents, uow=uow, peer=call.peer)
+        try:
+            return handler(request)
+        except Exception as exc:  # a handler's bug must not become a traceback on the wire
+            log.exception("handler for %s %s failed", verb, msg.header.noun)
+            raise _HandlerFailed(f"the {verb} handler for {msg.header.noun} failed: {type(exc).__name__}: {exc}") from exc
+
+    # ------------------------------------------------------------ answers that skip the handler
+
+    def _answer_rejected(self, call: InboundCall, msg, error: Error, outcome: str = "rejected") -> Outcome:
+        response = reply_to(msg.header, Reply(result=codes.FAILED, errors=[error]), source=self.source)
+        body = self._envelope_bytes(call, response)
+        return self._journal_pair(call.raw, call.peer, msg.header, msg.kind, body, response.header,
+                                  "ResponseMessage", outcome, error, 200)
+
+    def _refuse_unparsed(self, call: InboundCall, exc: MessageError) -> Outcome:
+        """No usable Header: answer a SOAP Fault carrying a 61968 FaultMessage, as the standard says."""
+        error = _from_message_error(exc)
+        fault = FaultMessage(Reply(result=codes.FAILED, errors=[error]))
+        body = soap.to_bytes(soap.fault("soapenv:Client", f"{exc.code}: {exc.reason}", self._wrap(call, fault)))
+        return self._journal_pair(call.raw, call.peer, None, "unparsed", body, None, "SOAPFault", "rejected",
+                                  error, 500)
+
+    def _answer_duplicate(self, call: InboundCall, msg, previous: bytes) -> Outcome:
+        with self.store.unit_of_work() as uow:
+            in_id = uow.journal("in", call.raw, header=msg.header, kind=msg.kind, peer=call.peer,
+                                outcome="duplicate", reason="MessageID already processed; earlier reply repeated")
+            out_id = uow.journal("out", previous, header=None, kind="ResponseMessage", peer=call.peer,
+                                 outcome="replied", reason="repeat of the earlier reply", related_id=in_id)
+        return Outcome(200, previous, out_id)
+
+    def journal_refusal(self, raw: bytes, peer, body: bytes, error: Error, status: int) -> Outcome:
+        """Record a request refused before it could be read as a 61968 message, and its answer."""
+        return self._journal_pair(raw, peer, None, "unparsed", body, None, "SOAPFault", "rejected", error, status)
+
+    def _journal_pair(self, raw, peer, header, kind, body, out_header, out_kind, outcome, error, status) -> Outcome:
+        with self.store.unit_of_work() as uow:
+            in_id = uow.journal("in", raw, header=header, kind=kind, peer=peer, outcome=outcome,
+                                reply_code=error.code, reason=error.reason)
+            out_id = uow.journal("out", body, header=out_header, kind=out_kind, peer=peer, outcome="replied",
+                                 reply_code=error.code, reason=error.reason, related_id=in_id)
+        return Outcome(status, body, out_id)
+
+    # ------------------------------------------------------------ shapes on the wire
+
+    def _wrap(self, call: InboundCall, message) -> etree._Element:
+        """Typed services answer `<Noun>ResponseMessage` in the per-noun namespace; the generic one plain."""
+        service = call.service
+        if service.noun is None:
+            return env.to_element(message)
+        wrapper = f"{{{service.message_ns}}}{service.noun}{message.kind}"
+        return env.to_element(message, wrapper=wrapper, part_ns=service.message_ns)
+
+    def _envelope_bytes(self, call: InboundCall, message) -> bytes:
+        return soap.to_bytes(soap.envelope(self._wrap(call, message)))
+
+    def _documents(self, msg, noun: Noun | None) -> list[etree._Element]:
+        payload = getattr(msg, "payload", None)
+        if payload is None or noun is None or payload.operation_set is not None:
+            return []
+        try:
+            documents = payload.expanded_documents()
+        except MessageError as exc:
+            raise Rejection(_from_message_error(exc)) from None
+        errors = validate_documents(noun.name, documents)
+        if errors:
+            raise Rejection(errors[0] if len(errors) == 1 else _several(errors))
+        return documents
+
+
+class _AlreadyClaimed(Exception):
+    pass
+
+
+class _HandlerFailed(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _first_code(reply: Reply) -> str | None:
+    if reply.errors:
+        return reply.errors[0].code
+    return "0.0" if reply.result == codes.OK else None
+
+
+def _several(errors: list[Error]) -> Error:
+    first = errors[0]
+    first.reason = f"{first.reason} (and {len(errors) - 1} more schema errors)"
+    return first
+
+
+def _is_empty(payload: Payload) -> bool:
+    return not (payload.documents or payload.operation_set is not None or payload.compressed or payload.ids)
+
+
+def _expected_kind(service: Service, operation: Operation, element) -> str:
+    if service.role == "Generic":
+        return {"Request": "RequestMessage", "Response": "ResponseMessage",
+                "PublishEvent": "EventMessage"}[operation.name]
+    return "EventMessage" if service.role == "Receive" else "RequestMessage"
+
+
+def _verb_fits(operation: Operation, verb: str, msg) -> bool:
+    if operation.verb == "*request":
+        return verb in verbs.REQUEST_VERBS
+    if operation.verb == "*event":
+        return verb in verbs.EVENT_VERBS
+    return verb == operation.verb

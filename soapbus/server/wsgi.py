@@ -1,0 +1,73 @@
+"""The WSGI front of one SOAP endpoint: what must be refused before Spyne sees a request.
+
+Content type, size, well-formedness and the operation are checked here, with the hardened
+parser, and every refusal is journaled and answered as a SOAP Fault whose detail holds a
+61968 FaultMessage. Runs in Twisted's WSGI thread pool.
+"""
+from __future__ import annotations
+
+import io
+
+from ..message import Error, FaultMessage, MessageError, Reply, codes, soap
+from ..message import envelope as env
+from ..profiles import Service
+from .pipeline import InboundCall, Outcome, Processor
+from .spyne_app import CALL_KEY, HTTP_STATUS, operation_for
+
+# Set by the Twisted request when the body outgrew the limit while arriving (see site.LimitedRequest).
+TOO_LARGE_KEY = "HTTP_X_SOAPBUS_TOO_LARGE"
+SOAP11_CONTENT_TYPES = ("text/xml",)
+
+
+class SoapEndpoint:
+    def __init__(self, service: Service, spyne_wsgi, processor: Processor, max_body_bytes: int):
+        self.service = service
+        self.spyne_wsgi = spyne_wsgi
+        self.processor = processor
+        self.max_body_bytes = max_body_bytes
+
+    def __call__(self, environ, start_response):
+        peer = environ.get("REMOTE_ADDR")
+        refusal = self._transport_refusal(environ)
+        if refusal is not None:
+            status, faultcode, error = refusal
+            raw = environ["wsgi.input"].read(64 * 1024)  # what arrived, bounded, for the journal
+            return self._respond(start_response, self._refuse(raw, peer, faultcode, error, status))
+        raw = environ["wsgi.input"].read()
+        try:
+            unwrapped = soap.unwrap(raw)
+        except MessageError as exc:
+            error = Error(code=exc.code, level="FATAL", reason=exc.reason)
+            return self._respond(start_response, self._refuse(raw, peer, "soapenv:Client", error, 500))
+        operation = operation_for(self.service, unwrapped.operation.tag)
+        if operation is None:
+            error = Error(code="2.9", level="FATAL", reason=(
+                f"{unwrapped.operation.tag} is not an operation of {self.service.name}; "
+                f"it offers {', '.join(op.name for op in self.service.operations)}"))
+            return self._respond(start_response, self._refuse(raw, peer, "soapenv:Client", error, 500))
+        environ[CALL_KEY] = InboundCall(raw, unwrapped, self.service, operation, peer)
+        environ["wsgi.input"] = io.BytesIO(raw)
+        environ["CONTENT_LENGTH"] = str(len(raw))
+        return self.spyne_wsgi(environ, start_response)
+
+    def _transport_refusal(self, environ):
+        if environ.get(TOO_LARGE_KEY) or int(environ.get("CONTENT_LENGTH") or 0) > self.max_body_bytes:
+            return 413, "soapenv:Client", Error(code="3.1", level="FATAL", reason=(
+                f"the request body is larger than this endpoint's limit of {self.max_body_bytes} bytes; "
+                "send fewer objects per message or a Compressed payload"))
+        content_type = (environ.get("CONTENT_TYPE") or "").split(";", 1)[0].strip().lower()
+        if content_type not in SOAP11_CONTENT_TYPES:
+            return 415, "soapenv:Client", Error(code="1.8", level="FATAL", reason=(
+                f"content type {content_type or '(none)'!r} is not SOAP 1.1; send text/xml"))
+        return None
+
+    def _refuse(self, raw: bytes, peer, faultcode: str, error: Error, status: int) -> Outcome:
+        fault_message = FaultMessage(Reply(result=codes.FAILED, errors=[error]))
+        body = soap.to_bytes(soap.fault(faultcode, f"{error.code}: {error.reason}", env.to_element(fault_message)))
+        return self.processor.journal_refusal(raw, peer, body, error, status)
+
+    @staticmethod
+    def _respond(start_response, outcome: Outcome):
+        start_response(HTTP_STATUS.get(outcome.status, f"{outcome.status} Status"),
+                       [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(outcome.body)))])
+        return [outcome.body]

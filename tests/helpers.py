@@ -1,0 +1,115 @@
+"""Shared test helpers: a real soapbus server in a child process, and message builders."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from lxml import etree
+
+from soapbus import message as m
+from soapbus.message import namespaces, soap
+
+MR_NS = namespaces.profile_ns("MeterReadings")
+EDE_NS = namespaces.profile_ns("EndDeviceEvents")
+EDC_NS = namespaces.profile_ns("EndDeviceControls")
+
+
+@dataclass
+class ServerProcess:
+    url: str
+    data_dir: Path
+    database_url: str
+    process: subprocess.Popen
+
+    def post(self, service: str, body: bytes, content_type: str = "text/xml; charset=utf-8",
+             action: str = '""') -> requests.Response:
+        return requests.post(f"{self.url}/soap/{service}", data=body,
+                             headers={"Content-Type": content_type, "SOAPAction": action}, timeout=30)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_server(data_dir: Path, database_url: str | None = None, extra_args=(), env=None) -> ServerProcess:
+    args = [sys.executable, "-m", "soapbus", "serve", "--port", "0", "--data", str(data_dir), *extra_args]
+    if database_url:
+        args += ["--database", database_url]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **(env or {})})
+    deadline = time.monotonic() + 60
+    seen = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            if proc.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        found = re.search(r"listening on (http://\S+)", line)
+        if found:
+            # keep draining output so the child never blocks on a full pipe
+            import threading
+
+            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+            url = found.group(1)
+            return ServerProcess(url, data_dir, database_url or f"sqlite:///{(data_dir / 'soapbus.db').resolve()}",
+                                 proc)
+    proc.kill()
+    raise RuntimeError("soapbus serve did not start:\n" + "".join(seen))
+
+
+def header(verb: str, noun: str, **kw) -> m.Header:
+    fields = dict(timestamp=m.now(), source="MDMS", message_id=str(uuid.uuid4()))
+    fields.update(kw)
+    return m.Header(verb=verb, noun=noun, **fields)
+
+
+def meter_readings(*mrids: str, value: str = "12.5") -> etree._Element:
+    root = etree.Element(f"{{{MR_NS}}}MeterReadings", nsmap={None: MR_NS})
+    for mrid in mrids:
+        mr = etree.SubElement(root, f"{{{MR_NS}}}MeterReading")
+        etree.SubElement(mr, f"{{{MR_NS}}}mRID").text = mrid
+        reading = etree.SubElement(mr, f"{{{MR_NS}}}Readings")
+        etree.SubElement(reading, f"{{{MR_NS}}}timeStamp").text = "2026-11-26T10:00:00Z"
+        etree.SubElement(reading, f"{{{MR_NS}}}value").text = value
+        rt = etree.SubElement(reading, f"{{{MR_NS}}}ReadingType")
+        rt.set("ref", "0.0.0.1.1.1.12.0.0.0.0.0.0.0.0.3.72.0")
+    return root
+
+
+def typed_envelope(operation: str, noun: str, msg) -> bytes:
+    ns = namespaces.noun_message_ns(noun)
+    element = m.to_element(msg, wrapper=f"{{{ns}}}{operation}", part_ns=ns)
+    return soap.to_bytes(soap.envelope(element))
+
+
+def generic_envelope(msg, wrapped: bool = False) -> bytes:
+    element = m.to_element(msg)
+    if wrapped:
+        op = {"RequestMessage": "Request", "EventMessage": "PublishEvent", "ResponseMessage": "Response"}[msg.kind]
+        wrapper = etree.Element(f"{{{namespaces.ABSTRACT}}}{op}")
+        inner = m.to_element(msg, wrapper=f"{{{namespaces.ABSTRACT}}}message")
+        wrapper.append(inner)
+        element = wrapper
+    return soap.to_bytes(soap.envelope(element))
+
+
+def response_message(resp: requests.Response):
+    """The 61968 message in a SOAP response body, parsed."""
+    unwrapped = soap.unwrap(resp.content)
+    return m.parse(unwrapped.message)
+
+
+def fault_of(resp: requests.Response):
+    return soap.read_fault(m.parse_bytes(resp.content))
