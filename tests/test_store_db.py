@@ -1,0 +1,121 @@
+"""Store construction, schema, connection settings and the all-or-nothing unit of work."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect
+
+from soapbus.message import Header
+from soapbus.store import Store
+
+# tests/ may be a package (relative import) or a plain directory on sys.path (absolute import).
+try:
+    from .store_fixtures import (  # noqa: F401
+        ManualClock, clock, clocked_store, open_store, pg_schema_prefix, store, store_target)
+except ImportError:
+    from store_fixtures import (  # noqa: F401
+        ManualClock, clock, clocked_store, open_store, pg_schema_prefix, store, store_target)
+
+TABLES = {"journal", "processed_message", "cim_object", "cim_object_name", "replay_memory"}
+
+
+class Abort(Exception):
+    """Raised inside a unit of work to make it roll back."""
+
+
+def test_create_schema_twice_keeps_the_data(open_store):
+    first = open_store()
+    with first.unit_of_work() as uow:
+        uow.claim("CIS", "m-1")
+    first.create_schema()
+    again = open_store()  # a restart: new Store, create_schema once more
+    assert TABLES <= set(inspect(again.engine).get_table_names(schema=again.schema))
+    with again.unit_of_work() as uow:
+        assert uow.claim("CIS", "m-1") is False
+
+
+def test_sqlite_creates_parent_directory_and_configures_connections(tmp_path):
+    path = tmp_path / "deep" / "er" / "soapbus.db"
+    with Store(f"sqlite:///{path}", busy_timeout=5) as store:
+        store.create_schema()
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+    assert path.is_file()
+
+
+@pytest.mark.parametrize("url, options, message", [
+    ("sqlite://", {}, "in-memory"),
+    ("sqlite:///:memory:", {}, "in-memory"),
+    ("sqlite:///x.db", {"schema": "s"}, "PostgreSQL option"),
+    ("mysql://u@h/db", {}, "unsupported database"),
+    ("postgresql+psycopg://u@127.0.0.1/db", {"schema": 'evil"; DROP'}, "plain SQL identifier"),
+])
+def test_unusable_configurations_are_refused(url, options, message):
+    with pytest.raises(ValueError, match=message):
+        Store(url, **options)
+
+
+def test_exception_inside_unit_of_work_leaves_nothing_written(store):
+    expires = datetime.now(timezone.utc) + timedelta(days=1)
+    with pytest.raises(Abort):
+        with store.unit_of_work() as uow:
+            uow.journal("in", b"<RequestMessage/>", header=Header(verb="create", noun="EndDevices", message_id="m-1"),
+                        kind="RequestMessage", peer="10.0.0.1", outcome="processed")
+            assert uow.claim("CIS", "m-1") is True
+            uow.object_insert("EndDevices", "mrid-1", "EndDevice", b"<EndDevice/>", names=[("meter 1", "serial")])
+            assert uow.remember_once("nonce", "n-1", expires) is True
+            raise Abort
+    assert store.journal_list() == []
+    assert store.journal_by_message_id("m-1") == []
+    with store.unit_of_work() as uow:
+        assert uow.object_get("EndDevices", "mrid-1") is None
+        assert uow.object_find_by_name("EndDevices", "meter 1") == []
+        assert uow.claim("CIS", "m-1") is True
+        assert uow.remember_once("nonce", "n-1", expires) is True
+
+
+def test_clean_exit_commits_everything_together(store):
+    with store.unit_of_work() as uow:
+        journal_id = uow.journal("in", b"<x/>", header=None, kind="unparsed", peer=None, outcome="rejected")
+        uow.object_insert("EndDevices", "mrid-1", "EndDevice", b"<EndDevice/>")
+    assert store.journal_get(journal_id) is not None
+    with store.unit_of_work() as uow:
+        assert uow.object_get("EndDevices", "mrid-1") is not None
+
+
+def test_nested_unit_of_work_in_one_thread_is_refused(store):
+    with store.unit_of_work() as uow:
+        with pytest.raises(RuntimeError, match="already open"):
+            with store.unit_of_work():
+                pass
+        with pytest.raises(RuntimeError, match="already open"):
+            store.remember_once("nonce", "n-1", datetime.now(timezone.utc) + timedelta(days=1))
+        uow.claim("CIS", "m-1")  # the outer unit is still usable
+    with store.unit_of_work() as uow:  # and the guard is released afterwards
+        assert uow.claim("CIS", "m-1") is False
+
+
+def test_timestamps_come_back_as_utc_whatever_zone_they_went_in(open_store):
+    paris_summer = timezone(timedelta(hours=2))
+    clock = ManualClock(datetime(2024, 7, 1, 14, 30, 0, 123456, tzinfo=paris_summer))
+    store = open_store(clock=clock)
+    with store.unit_of_work() as uow:
+        journal_id = uow.journal("in", b"<x/>", header=None, kind="unparsed", peer=None, outcome="rejected")
+        stored = uow.object_insert("EndDevices", "mrid-1", "EndDevice", b"<EndDevice/>")
+    received_at = store.journal_get(journal_id).received_at
+    for value in (received_at, stored.created_at, stored.updated_at):
+        assert value == clock.current
+        assert value.utcoffset() == timedelta(0)
+        assert value.hour == 12
+
+
+def test_naive_datetimes_are_refused(clocked_store):
+    naive = datetime(2024, 1, 1, 12, 0)
+    with clocked_store.unit_of_work() as uow:
+        with pytest.raises(ValueError, match="timezone-aware"):
+            uow.object_list("EndDevices", since=naive)
+        with pytest.raises(ValueError, match="timezone-aware"):
+            uow.remember_once("nonce", "n-1", naive)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        clocked_store.purge_expired(naive)
