@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from .call import call
 from .journal import journal
 from .serve import serve
 
@@ -14,6 +15,7 @@ def cli() -> None:
 
 
 cli.add_command(serve)
+cli.add_command(call)
 cli.add_command(journal)
 
 

@@ -14,7 +14,7 @@ from twisted.web.wsgi import WSGIResource
 
 from ..profiles import INTERFACES, Service, services
 from ..profiles import wsdl as wsdl_builder
-from ..profiles.validate import xsd_dir
+from ..profiles import xsd_dir
 from .wsgi import TOO_LARGE_KEY, SoapEndpoint
 
 JOURNAL_SAMPLE = 64 * 1024  # bytes of an oversized body kept for the journal

@@ -41,7 +41,6 @@ class PreparsedSoap11(Soap11):
 
 
 def _operation_method(operation_name: str, processor):
-    @rpc(AnyXml, _body_style="bare", _in_message_name=operation_name, _returns=AnyXml)
     def method(ctx, _body):
         call = ctx.transport.req_env[CALL_KEY]
         outcome = processor.process(call)
@@ -49,7 +48,8 @@ def _operation_method(operation_name: str, processor):
         ctx.transport.resp_code = HTTP_STATUS.get(outcome.status, f"{outcome.status} Status")
         return None
 
-    return method
+    method.__name__ = operation_name  # Spyne keys methods by function name
+    return rpc(AnyXml, _body_style="bare", _in_message_name=operation_name, _returns=AnyXml)(method)
 
 
 def _replace_output(ctx) -> None:

@@ -1,0 +1,196 @@
+"""Core path benchmark: soapbus against a bare Twisted + lxml endpoint, measured in the same run.
+
+    scripts/bench [--seconds 5] [--rounds 5] [--connections 4]
+
+Both servers run as child processes; a third process drives them over keep-alive HTTP.
+The bare endpoint parses each request with lxml and returns a canned ResponseMessage; soapbus
+handles 5 KB creates and gets through the whole path (Spyne dispatch, checks, profile
+validation, idempotency claim, object store, journal of both messages, commit). Rounds
+alternate between the two so that drift in the machine hits both; medians are reported.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BARE_SERVER = r'''
+import sys
+from lxml import etree
+from twisted.internet import reactor
+from twisted.web import resource, server
+
+REPLY = open(sys.argv[1], "rb").read()
+PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+
+class Endpoint(resource.Resource):
+    isLeaf = True
+    def render_POST(self, request):
+        etree.fromstring(request.content.read(), PARSER)
+        request.setHeader(b"content-type", b"text/xml; charset=utf-8")
+        return REPLY
+
+port = reactor.listenTCP(0, server.Site(Endpoint()), interface="127.0.0.1")
+print("listening on http://127.0.0.1:%d" % port.getHost().port, flush=True)
+reactor.run()
+'''
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _start(args: list[str]) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:
+        found = re.search(r"listening on (http://\S+)", line)
+        if found:
+            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+            return proc, found.group(1)
+    raise RuntimeError(f"{args} did not start")
+
+
+def _bodies():
+    """Envelope templates: a 5 KB create and a get, with fresh IDs filled in per request."""
+    from lxml import etree
+
+    from soapbus import message as m
+    from soapbus.message import namespaces, soap
+
+    ns_mr = namespaces.profile_ns("MeterReadings")
+    doc = etree.Element(f"{{{ns_mr}}}MeterReadings", nsmap={None: ns_mr})
+    mr = etree.SubElement(doc, f"{{{ns_mr}}}MeterReading")
+    etree.SubElement(mr, f"{{{ns_mr}}}mRID").text = "@MRID@"
+    for i in range(28):
+        reading = etree.SubElement(mr, f"{{{ns_mr}}}Readings")
+        etree.SubElement(reading, f"{{{ns_mr}}}timeStamp").text = f"2026-11-26T{i % 24:02d}:00:00Z"
+        etree.SubElement(reading, f"{{{ns_mr}}}value").text = f"{1000 + i}.25"
+        etree.SubElement(reading, f"{{{ns_mr}}}ReadingType").set("ref", "0.0.0.1.1.1.12.0.0.0.0.0.0.0.0.3.72.0")
+    msg_ns = namespaces.noun_message_ns("MeterReadings")
+
+    def envelope(msg, operation):
+        el = m.to_element(msg, wrapper=f"{{{msg_ns}}}{operation}", part_ns=msg_ns)
+        return soap.to_bytes(soap.envelope(el)).decode()
+
+    header = dict(timestamp=m.now(), source="BENCH", message_id="@MID@")
+    create = envelope(m.RequestMessage(m.Header("create", "MeterReadings", **header), None,
+                                       m.Payload(documents=[doc])), "CreateMeterReadings")
+    get = envelope(m.RequestMessage(m.Header("get", "MeterReadings", **header),
+                                    m.Request(ids=[m.ID("@MRID@")])), "GetMeterReadings")
+    reply = m.reply_to(m.Header("get", "MeterReadings", message_id=str(uuid.uuid4())), m.ok(),
+                       m.Payload(documents=[doc]))
+    canned = soap.to_bytes(soap.envelope(m.to_element(reply, wrapper=f"{{{msg_ns}}}MeterReadingsResponseMessage",
+                                                       part_ns=msg_ns)))
+    return create, get, canned
+
+
+def drive(url: str, path_kind: str, seconds: float, connections: int, create: str, get: str) -> dict:
+    """Run `connections` keep-alive clients for `seconds`; each alternates a create and a get."""
+    host, port = url.removeprefix("http://").split(":")
+    counts = [0] * connections
+    failures = [0] * connections
+    stop = time.monotonic() + seconds
+
+    def client(index: int) -> None:
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        n = 0
+        while time.monotonic() < stop:
+            mrid = f"b{index}-{n}-{uuid.uuid4().hex[:8]}"
+            for template, service in ((create, "ExecuteMeterReadings"), (get, "GetMeterReadings")):
+                body = template.replace("@MRID@", mrid).replace("@MID@", str(uuid.uuid4())).encode()
+                target = f"/soap/{service}" if path_kind == "soapbus" else "/"
+                conn.request("POST", target, body, {"Content-Type": "text/xml; charset=utf-8"})
+                resp = conn.getresponse()
+                data = resp.read()
+                if resp.status != 200 or (path_kind == "soapbus" and b"<m:Result>OK</m:Result>" not in data):
+                    failures[index] += 1
+                counts[index] += 1
+            n += 1
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(connections)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - start
+    return {"requests": sum(counts), "failures": sum(failures), "elapsed": elapsed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of one measured round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=4, help="concurrent keep-alive connections")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    args = parser.parse_args()
+
+    create, get, canned = _bodies()
+    with tempfile.TemporaryDirectory(prefix="soapbus-bench-") as tmp:
+        reply_file = Path(tmp) / "reply.xml"
+        reply_file.write_bytes(canned)
+        script = Path(tmp) / "bare.py"
+        script.write_text(BARE_SERVER)
+        bare, bare_url = _start([sys.executable, str(script), str(reply_file)])
+        soapbus_proc, soapbus_url = _start([sys.executable, "-m", "soapbus", "serve", "--port", "0",
+                                            "--data", str(Path(tmp) / "data")])
+        try:
+            results = {"bare": [], "soapbus": []}
+            servers = {"bare": (bare, bare_url), "soapbus": (soapbus_proc, soapbus_url)}
+            for kind in ("bare", "soapbus"):  # warm-up: imports, caches, SQLite file growth
+                drive(servers[kind][1], kind, 1.0, args.connections, create, get)
+            for round_no in range(args.rounds):
+                for kind in ("bare", "soapbus"):
+                    proc, url = servers[kind]
+                    cpu0 = _cpu_seconds(proc.pid)
+                    run = _drive_in_child(url, kind, args.seconds, args.connections)
+                    cpu = _cpu_seconds(proc.pid) - cpu0
+                    run["rps"] = run["requests"] / run["elapsed"]
+                    run["cpu_ms_per_request"] = 1000 * cpu / max(run["requests"], 1)
+                    results[kind].append(run)
+                    print(f"round {round_no + 1} {kind:8s} {run['rps']:8.1f} req/s  "
+                          f"{run['cpu_ms_per_request']:6.2f} ms CPU/req  failures {run['failures']}", flush=True)
+        finally:
+            bare.terminate()
+            soapbus_proc.terminate()
+    summary = {kind: {"rps_median": statistics.median(r["rps"] for r in runs),
+                      "cpu_ms_median": statistics.median(r["cpu_ms_per_request"] for r in runs),
+                      "failures": sum(r["failures"] for r in runs)} for kind, runs in results.items()}
+    ratio = summary["soapbus"]["rps_median"] / summary["bare"]["rps_median"]
+    print()
+    print(f"{'':10s} {'req/s (median)':>15s} {'CPU ms/req (median)':>20s}")
+    for kind in ("bare", "soapbus"):
+        print(f"{kind:10s} {summary[kind]['rps_median']:15.1f} {summary[kind]['cpu_ms_median']:20.2f}")
+    print(f"ratio soapbus/bare throughput: {ratio:.2f} (target >= 0.60); "
+          f"CPU per request soapbus/bare: {summary['soapbus']['cpu_ms_median'] / summary['bare']['cpu_ms_median']:.1f}x")
+    if args.json:
+        print(json.dumps({"summary": summary, "ratio": ratio, "rounds": results}, indent=2))
+
+
+def _drive_in_child(url: str, kind: str, seconds: float, connections: int) -> dict:
+    """The load comes from a separate process so that it does not share the servers' GIL or CPU accounting."""
+    create, get, _ = _bodies()
+    code = ("import json,sys; sys.path.insert(0, %r); from scripts.bench_core import drive; "
+            "print(json.dumps(drive(%r, %r, %r, %r, sys.argv[1], sys.argv[2])))"
+            % (str(ROOT), url, kind, seconds, connections))
+    out = subprocess.run([sys.executable, "-c", code, create, get], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    main()
