@@ -9,6 +9,7 @@ the 61968 envelope takes its own raw-XML path through zeep's pipeline.
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -77,6 +78,12 @@ _clients: dict[tuple[str, int], zeep.Client] = {}
 _clients_lock = threading.Lock()
 
 
+@lru_cache(maxsize=16)
+def _shared_transport(timeout: float) -> Transport:
+    """One transport (one keep-alive connection pool) per timeout, shared by clients that bring none."""
+    return Transport(cache=_wsdl_cache, timeout=timeout, operation_timeout=timeout)
+
+
 def _zeep_client(wsdl: str, transport: Transport, plugins, wsse) -> zeep.Client:
     """Parsed WSDLs are kept per (url, transport): parsing one costs far more than a call."""
     key = (wsdl, id(transport), id(wsse), tuple(id(p) for p in plugins))
@@ -134,8 +141,10 @@ class Client:
         self.context = context
         self.user = user
         self.raise_on_failed = raise_on_failed
-        self.transport = transport or Transport(cache=_wsdl_cache, timeout=timeout, operation_timeout=timeout,
-                                                session=session)
+        if transport is None:
+            transport = (_shared_transport(timeout) if session is None else
+                         Transport(cache=_wsdl_cache, timeout=timeout, operation_timeout=timeout, session=session))
+        self.transport = transport
         self.targets: list[Target] = []
         for wsdl in wsdls:
             self.targets.extend(_targets(_zeep_client(_wsdl_location(wsdl), self.transport, plugins, wsse)))
