@@ -30,9 +30,16 @@ INTERFACES = {
 
 @dataclass(frozen=True)
 class Operation:
-    name: str  # also the input element's local name
+    name: str  # also the input element's local name, unless `input` says otherwise
     verb: str
     soap_action: str
+    # The input element's local name where it is not the operation's (the generic service's
+    # Request operation takes a RequestMessage).
+    input: str | None = None
+
+    @property
+    def input_element(self) -> str:
+        return self.input or self.name
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,29 @@ class Service:
     @property
     def message_ns(self) -> str:
         return namespaces.noun_message_ns(self.noun) if self.noun else namespaces.ABSTRACT
+
+    @property
+    def element_ns(self) -> str:
+        """Namespace of the operations' input, output and fault elements."""
+        return namespaces.noun_message_ns(self.noun) if self.noun else namespaces.MSG
+
+    @property
+    def response_element(self) -> str:
+        return f"{self.noun or ''}ResponseMessage"
+
+    @property
+    def fault_element(self) -> str:
+        return f"{self.noun or ''}FaultMessage"
+
+    @property
+    def message_xsd(self) -> str:
+        """The schema under xsd/ that declares the operations' elements."""
+        return f"{self.noun}Message.xsd" if self.noun else "Message.xsd"
+
+    @property
+    def wsdl_ns(self) -> str:
+        """Target namespace of the service's WSDL."""
+        return f"{SOAP_ACTION_BASE}/{self.name}" if self.noun else namespaces.ABSTRACT
 
 
 @dataclass(frozen=True)
@@ -68,6 +98,11 @@ class Noun:
     @property
     def message_ns(self) -> str:
         return namespaces.noun_message_ns(self.name)
+
+    @property
+    def message_xsd(self) -> str:
+        """The per-noun message schema under xsd/ (generated from this table)."""
+        return f"{self.name}Message.xsd"
 
     def services(self) -> list[Service]:
         out = []
@@ -104,9 +139,9 @@ GENERIC = Service(
     interface=None,
     port_type="Operations",
     operations=(
-        Operation("Request", "*request", "http://iec.ch/61968/Request"),
-        Operation("Response", "reply", "http://iec.ch/61968/Response"),
-        Operation("PublishEvent", "*event", "http://iec.ch/61968/PublishEvent"),
+        Operation("Request", "*request", "http://iec.ch/61968/Request", input="RequestMessage"),
+        Operation("Response", "reply", "http://iec.ch/61968/Response", input="ResponseMessage"),
+        Operation("PublishEvent", "*event", "http://iec.ch/61968/PublishEvent", input="EventMessage"),
     ),
 )
 
