@@ -1,0 +1,37 @@
+"""Which XML-DSig algorithms soapbus signs with and accepts, and their python-xmlsec handles."""
+from __future__ import annotations
+
+import xmlsec
+
+from . import ns
+
+# The names sign_envelope() and sign_62325() take, and the SignatureMethod URI each one means.
+SIGNING = {"rsa-sha256": ns.RSA_SHA256, "ecdsa-sha256": ns.ECDSA_SHA256}
+
+STRONG_SIGNATURE_METHODS = frozenset({ns.RSA_SHA256, ns.ECDSA_SHA256})
+SHA1_SIGNATURE_METHODS = frozenset({ns.RSA_SHA1, ns.ECDSA_SHA1})
+
+_TRANSFORMS = {
+    ns.EXC_C14N: xmlsec.Transform.EXCL_C14N,
+    ns.C14N10: xmlsec.Transform.C14N,
+    ns.ENVELOPED: xmlsec.Transform.ENVELOPED,
+    ns.RSA_SHA256: xmlsec.Transform.RSA_SHA256,
+    ns.ECDSA_SHA256: xmlsec.Transform.ECDSA_SHA256,
+    ns.RSA_SHA1: xmlsec.Transform.RSA_SHA1,
+    ns.ECDSA_SHA1: xmlsec.Transform.ECDSA_SHA1,
+    ns.SHA256: xmlsec.Transform.SHA256,
+    ns.SHA1: xmlsec.Transform.SHA1,
+}
+
+
+def signature_methods(allow_sha1: bool) -> frozenset[str]:
+    return STRONG_SIGNATURE_METHODS | (SHA1_SIGNATURE_METHODS if allow_sha1 else frozenset())
+
+
+def digest_methods(allow_sha1: bool) -> frozenset[str]:
+    return frozenset({ns.SHA256, ns.SHA1}) if allow_sha1 else frozenset({ns.SHA256})
+
+
+def xmlsec_transform(uri: str):
+    """The xmlsec transform for an algorithm URI that a policy has already allowed."""
+    return _TRANSFORMS[uri]

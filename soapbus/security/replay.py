@@ -1,0 +1,23 @@
+"""Replay memory: the protocol the Verifier needs, implemented elsewhere (the store, in its database)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+SIGNATURE_SCOPE = "sigvalue"
+
+
+def nonce_scope(source: str) -> str:
+    """61968-100 only demands a Nonce be unique per Source, so each Source has its own scope."""
+    return f"nonce:{source}"
+
+
+@runtime_checkable
+class ReplayMemory(Protocol):
+    def remember_once(self, scope: str, key: str, expires_at: datetime) -> bool:
+        """Record `key` in `scope` until `expires_at`; False when it was already recorded and unexpired.
+
+        Must be atomic across the processes sharing the memory: two deliveries of the same
+        message racing each other must not both get True.
+        """
+        ...

@@ -1,0 +1,159 @@
+"""sign_envelope: WS-Security 1.1 X.509 signing of a SOAP 1.1 envelope, crypto by python-xmlsec."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+import xmlsec
+from lxml import etree
+
+from . import algorithms, ids, ns, timestamp, tokens
+from .keys import SigningKey
+from .parts import message_header, targets_us
+
+PARTS = ("Body", "Timestamp", "Header")
+
+
+def sign_envelope(envelope: etree._Element, key: SigningKey, *, sign_parts: Iterable[str] = ("Body", "Timestamp"),
+                  extra_parts: Iterable[etree._Element] = (), ttl: float = 300, key_reference: str = "bst",
+                  algorithm: str | None = None, actor: str | None = None,
+                  now: datetime | None = None) -> etree._Element:
+    """Add a wsse:Security header (Timestamp, token, Signature) to `envelope`, in place; return it.
+
+    sign_parts names what the signature references: "Body" (the soap:Body), "Timestamp", and
+    "Header" (the 61968 Header of the carried message, already covered when the Body is).
+    """
+    method = _method(algorithm, key)
+    wanted = tuple(sign_parts)
+    if set(wanted) - set(PARTS):
+        raise ValueError(f"sign_parts may name only {PARTS}, not {sorted(set(wanted) - set(PARTS))}")
+    if key_reference not in tokens.KEY_REFERENCES:
+        raise ValueError(f"key_reference must be one of {tokens.KEY_REFERENCES}, not {key_reference!r}")
+    body, soap_header = _envelope_parts(envelope)
+    security = _new_security(soap_header, actor)
+    stamp = timestamp.build(now or datetime.now(timezone.utc), ttl)
+    security.append(stamp)
+    token = tokens.binary_security_token(key) if key_reference == "bst" else None
+    if token is not None:
+        security.append(token)
+    targets = _targets(envelope, body, stamp, wanted, list(extra_parts))
+    signature = _template(envelope, method, targets)
+    security.append(signature)
+    ctx = xmlsec.SignatureContext()
+    ctx.key = key.key
+    for target in targets:
+        ctx.register_id(target, "Id", ns.WSU)
+    ctx.sign(signature)
+    # KeyInfo is not signed content, and xmlsec would not know how to fill a wsse reference.
+    xmlsec.template.ensure_key_info(signature).append(tokens.token_reference(key_reference, key, token))
+    return envelope
+
+
+def _method(algorithm: str | None, key: SigningKey) -> str:
+    chosen = algorithm or key.algorithm
+    if chosen not in algorithms.SIGNING:
+        raise ValueError(f"algorithm must be one of {tuple(algorithms.SIGNING)}, not {chosen!r}")
+    if chosen != key.algorithm:
+        raise ValueError(f"a {key.algorithm} key cannot make a {chosen} signature")
+    return algorithms.SIGNING[chosen]
+
+
+def _envelope_parts(envelope: etree._Element) -> tuple[etree._Element, etree._Element]:
+    if envelope.tag != ns.ENVELOPE:
+        raise ValueError(f"expected a SOAP 1.1 Envelope, got {envelope.tag}")
+    bodies = [c for c in envelope.iterchildren(etree.Element) if c.tag == ns.SOAP_BODY]
+    if len(bodies) != 1:
+        raise ValueError(f"the Envelope must hold exactly one soap:Body, it holds {len(bodies)}")
+    header = envelope.find(ns.SOAP_HEADER)
+    if header is None:
+        header = etree.Element(ns.SOAP_HEADER)
+        envelope.insert(0, header)
+    return bodies[0], header
+
+
+def _new_security(soap_header: etree._Element, actor: str | None) -> etree._Element:
+    for existing in soap_header.iterchildren(ns.SECURITY):
+        if targets_us(existing, actor):
+            raise ValueError("the envelope already carries a wsse:Security header for this actor")
+    security = etree.SubElement(soap_header, ns.SECURITY, nsmap=ns.NSMAP)
+    security.set(ns.MUST_UNDERSTAND, "1")
+    if actor:
+        security.set(ns.ACTOR, actor)
+    return security
+
+
+def _targets(envelope, body, stamp, wanted: tuple[str, ...], extra: list[etree._Element]) -> list[etree._Element]:
+    chosen = []
+    if "Header" in wanted:
+        header = message_header(body)
+        if header is None:
+            raise ValueError("sign_parts names the 61968 Header, but the Body carries no message with one Header")
+        chosen.append(_declaring_wsu(header))
+    if "Body" in wanted:
+        chosen.insert(0, _declaring_wsu(body))
+    if "Timestamp" in wanted:
+        chosen.insert(1 if "Body" in wanted else 0, stamp)
+    for element in extra:
+        if element.getroottree().getroot() is not envelope:
+            raise ValueError(f"extra part {element.tag} is not inside this envelope")
+        if element in chosen:
+            continue
+        chosen.append(element)
+    if not chosen:
+        raise ValueError("nothing to sign: sign_parts and extra_parts are both empty")
+    for element in chosen:
+        ids.ensure_id(element)
+    return chosen
+
+
+def _declaring_wsu(element: etree._Element) -> etree._Element:
+    """`element`, or a same-content replacement that declares the wsu prefix for its wsu:Id.
+
+    lxml cannot add a namespace declaration to an existing element, and would otherwise
+    invent an `ns0` prefix; the children move over unchanged.
+    """
+    if ns.WSU in element.nsmap.values():
+        return element
+    parent = element.getparent()
+    own = {p: u for p, u in element.nsmap.items() if parent is None or parent.nsmap.get(p) != u}
+    twin = etree.Element(element.tag, attrib=dict(element.attrib), nsmap={**own, "wsu": ns.WSU})
+    twin.text, twin.tail = element.text, element.tail
+    twin.extend(list(element))
+    parent.replace(element, twin)
+    return twin
+
+
+def _template(envelope: etree._Element, method: str, targets: list[etree._Element]) -> etree._Element:
+    signature = xmlsec.template.create(envelope, xmlsec.Transform.EXCL_C14N,
+                                       algorithms.xmlsec_transform(method), ns="ds")
+    for target in targets:
+        ref = xmlsec.template.add_reference(signature, xmlsec.Transform.SHA256, uri="#" + target.get(ns.WSU_ID))
+        transform = xmlsec.template.add_transform(ref, xmlsec.Transform.EXCL_C14N)
+        prefixes = unused_prefixes(target)
+        if prefixes:
+            xmlsec.template.transform_add_c14n_inclusive_namespaces(transform, prefixes)
+    return signature
+
+
+def unused_prefixes(target: etree._Element) -> list[str]:
+    """Prefixes declared inside `target` that no element or attribute name uses.
+
+    Exclusive C14N drops such declarations, yet QName-valued text (xsi:type, Error/xpath) may
+    need them; listing them as InclusiveNamespaces keeps them under the signature.
+    """
+    declared: set[str] = set()
+    used: set[str | None] = set()
+    for element in target.iter(etree.Element):
+        parent = element.getparent()
+        inherited = parent.nsmap if parent is not None else {}
+        declared.update(p for p, uri in element.nsmap.items() if p and inherited.get(p) != uri)
+        used.add(element.prefix)
+        used.update(_attribute_prefix(element, name) for name in element.attrib)
+    return sorted(declared - used)
+
+
+def _attribute_prefix(element: etree._Element, name: str) -> str | None:
+    namespace = etree.QName(name).namespace
+    if namespace is None:
+        return None
+    return next((p for p, uri in element.nsmap.items() if uri == namespace), None)

@@ -1,0 +1,109 @@
+"""Reading a ds:Signature before any cryptography: only the algorithms and shapes we allow.
+
+xmlsec would happily run XPath or XSLT transforms, follow external URIs, or check SHA-1; each
+of those is an avenue to make a signature "valid" over something other than what the
+application reads. So the SignedInfo is inspected first, and xmlsec is later restricted to
+the same list.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from . import algorithms, faults, ns
+
+_DS = {name: ns.tag(ns.DS, name) for name in (
+    "SignedInfo", "SignatureValue", "KeyInfo", "CanonicalizationMethod", "SignatureMethod", "Reference",
+    "Transforms", "Transform", "DigestMethod", "DigestValue")}
+_INCLUSIVE_NAMESPACES = ns.tag(ns.EXC_C14N_NS, "InclusiveNamespaces")
+
+
+@dataclass(frozen=True)
+class Reference:
+    uri: str | None
+    transforms: tuple[str, ...]
+    digest_method: str
+    # PrefixList of an exclusive-C14N transform, which changes what the digest covered.
+    inclusive_prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SignedInfo:
+    c14n_method: str
+    signature_method: str
+    references: tuple[Reference, ...]
+    signature_value: str
+
+    def algorithms(self) -> set[str]:
+        """Every algorithm URI xmlsec will be asked to run for this signature."""
+        used = {self.c14n_method, self.signature_method}
+        for ref in self.references:
+            used.update(ref.transforms)
+            used.add(ref.digest_method)
+        return used
+
+
+@dataclass(frozen=True)
+class Rules:
+    c14n_methods: frozenset[str]
+    transforms: frozenset[str]
+    allow_sha1: bool
+
+
+def _children(parent: etree._Element) -> list[etree._Element]:
+    return list(parent.iterchildren(etree.Element))
+
+
+def _algorithm(element: etree._Element, allowed: frozenset[str], what: str) -> str:
+    uri = element.get("Algorithm")
+    if uri not in allowed:
+        raise faults.invalid(f"{what} {uri!r} is not accepted; allowed: {', '.join(sorted(allowed))}")
+    return uri
+
+
+def read(signature: etree._Element, rules: Rules) -> SignedInfo:
+    children = _children(signature)
+    names = [c.tag for c in children]
+    if names[:2] != [_DS["SignedInfo"], _DS["SignatureValue"]] or any(t != _DS["KeyInfo"] for t in names[2:]):
+        raise faults.invalid("ds:Signature must hold SignedInfo, SignatureValue and optionally KeyInfo, in "
+                             "that order (ds:Object and other content are not accepted)")
+    signed_info, value = children[0], children[1]
+    parts = _children(signed_info)
+    if len(parts) < 3 or parts[0].tag != _DS["CanonicalizationMethod"] or parts[1].tag != _DS["SignatureMethod"]:
+        raise faults.invalid("ds:SignedInfo must hold CanonicalizationMethod, SignatureMethod and references")
+    c14n = _algorithm(parts[0], rules.c14n_methods, "CanonicalizationMethod")
+    method = _algorithm(parts[1], algorithms.signature_methods(rules.allow_sha1), "SignatureMethod")
+    if _children(parts[1]):
+        raise faults.invalid("ds:SignatureMethod parameters (such as HMACOutputLength) are not accepted")
+    references = tuple(_reference(r, rules) for r in parts[2:])
+    return SignedInfo(c14n, method, references, "".join((value.text or "").split()))
+
+
+def _reference(reference: etree._Element, rules: Rules) -> Reference:
+    if reference.tag != _DS["Reference"]:
+        raise faults.invalid(f"ds:SignedInfo holds an unexpected {reference.tag}")
+    parts = _children(reference)
+    transforms: list[str] = []
+    prefixes: tuple[str, ...] = ()
+    if parts and parts[0].tag == _DS["Transforms"]:
+        for transform in _children(parts.pop(0)):
+            uri, found = _transform(transform, rules)
+            transforms.append(uri)
+            prefixes = prefixes or found
+    if [p.tag for p in parts] != [_DS["DigestMethod"], _DS["DigestValue"]]:
+        raise faults.invalid("ds:Reference must hold Transforms?, DigestMethod and DigestValue")
+    digest = _algorithm(parts[0], algorithms.digest_methods(rules.allow_sha1), "DigestMethod")
+    return Reference(reference.get("URI"), tuple(transforms), digest, prefixes)
+
+
+def _transform(transform: etree._Element, rules: Rules) -> tuple[str, tuple[str, ...]]:
+    if transform.tag != _DS["Transform"]:
+        raise faults.invalid(f"ds:Transforms holds an unexpected {transform.tag}")
+    uri = _algorithm(transform, rules.transforms, "Transform")
+    params = _children(transform)
+    if not params:
+        return uri, ()
+    if uri == ns.EXC_C14N and len(params) == 1 and params[0].tag == _INCLUSIVE_NAMESPACES:
+        return uri, tuple((params[0].get("PrefixList") or "").split())
+    raise faults.invalid(f"Transform {uri} carries parameters that are not accepted")

@@ -1,0 +1,85 @@
+"""wsu:Timestamp: building it when signing, reading and judging it when verifying."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from lxml import etree
+
+from . import faults, ids, ns
+from .policy import Policy
+
+_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$")
+
+
+@dataclass(frozen=True)
+class Stamp:
+    created: datetime
+    expires: datetime
+
+
+def format_utc(moment: datetime) -> str:
+    """xs:dateTime in UTC with milliseconds, the form WS-Security recommends."""
+    utc = moment.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def parse_utc(text: str | None, where: str) -> datetime:
+    """An xs:dateTime that carries a zone; any digits of fraction (.NET sends seven)."""
+    match = _DATETIME.match((text or "").strip())
+    if not match:
+        raise faults.invalid(f"{where} is not an xs:dateTime with a time zone: {text!r}")
+    seconds, fraction, zone = match.groups()
+    micro = (fraction or "0")[:6].ljust(6, "0")
+    try:
+        return datetime.fromisoformat(f"{seconds}.{micro}{'+00:00' if zone == 'Z' else zone}")
+    except ValueError:
+        raise faults.invalid(f"{where} is not a valid date and time: {text!r}") from None
+
+
+def build(created: datetime, ttl: float) -> etree._Element:
+    stamp = etree.Element(ns.TIMESTAMP, nsmap={"wsu": ns.WSU})
+    ids.ensure_id(stamp, "TS")
+    etree.SubElement(stamp, ns.CREATED).text = format_utc(created)
+    etree.SubElement(stamp, ns.EXPIRES).text = format_utc(created + timedelta(seconds=ttl))
+    return stamp
+
+
+def read(stamp: etree._Element) -> Stamp:
+    """Created and Expires, each exactly once; other wsu children are refused."""
+    values: dict[str, list[etree._Element]] = {ns.CREATED: [], ns.EXPIRES: []}
+    for child in stamp.iterchildren(etree.Element):
+        if child.tag in values:
+            values[child.tag].append(child)
+        elif etree.QName(child).namespace == ns.WSU:
+            raise faults.invalid(f"wsu:Timestamp holds an unexpected {etree.QName(child).localname}")
+    for tag_, name in ((ns.CREATED, "Created"), (ns.EXPIRES, "Expires")):
+        if len(values[tag_]) != 1:
+            raise faults.invalid(f"wsu:Timestamp must hold exactly one wsu:{name}; it holds {len(values[tag_])}")
+    created = parse_utc(values[ns.CREATED][0].text, "wsu:Timestamp/wsu:Created")
+    expires = parse_utc(values[ns.EXPIRES][0].text, "wsu:Timestamp/wsu:Expires")
+    if expires <= created:
+        raise faults.invalid(f"wsu:Expires {format_utc(expires)} is not after wsu:Created {format_utc(created)}")
+    return Stamp(created, expires)
+
+
+def check_fresh(stamp: Stamp, now: datetime, policy: Policy) -> None:
+    ahead = (stamp.created - now).total_seconds()
+    if ahead > policy.future_skew:
+        raise faults.expired(
+            f"wsu:Created {format_utc(stamp.created)} is {ahead:.0f} s ahead of our clock (at most "
+            f"{policy.future_skew:.0f} s accepted): check the sender's clock")
+    limit = deadline(stamp, policy)
+    if now >= limit:
+        raise faults.expired(
+            f"the message expired at {format_utc(limit)} (Created {format_utc(stamp.created)}, "
+            f"at most {policy.ttl:.0f} s accepted); it is now {format_utc(now)}: send a fresh one")
+
+
+def deadline(stamp: Stamp, policy: Policy) -> datetime:
+    """Until when this Timestamp can be accepted: also how long replay memory must keep it.
+
+    A sender cannot widen our window by writing a far Expires: the lifetime is capped at ttl.
+    """
+    return min(stamp.expires, stamp.created + timedelta(seconds=policy.ttl))

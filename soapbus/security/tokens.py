@@ -1,0 +1,168 @@
+"""X.509 Token Profile: how a signature names its certificate, written and read.
+
+Three ways to name it on the way out (BinarySecurityToken, X509IssuerSerial, SubjectKeyIdentifier);
+on the way in we also read a certificate carried in ds:X509Data, which other stacks send. A
+certificate found in the message is only a candidate: the TrustStore decides about it.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from cryptography import x509
+from lxml import etree
+
+from . import faults, ids, ns
+from .keys import SigningKey
+from .trust import TrustStore
+
+KEY_REFERENCES = ("bst", "issuer_serial", "ski")
+
+
+# ---------------------------------------------------------------- writing
+
+
+def binary_security_token(key: SigningKey) -> etree._Element:
+    token = etree.Element(ns.BST, ValueType=ns.X509V3, EncodingType=ns.BASE64, nsmap=ns.NSMAP)
+    ids.ensure_id(token, "X509")
+    token.text = base64.b64encode(key.certificate_der).decode("ascii")
+    return token
+
+
+def token_reference(kind: str, key: SigningKey, token: etree._Element | None) -> etree._Element:
+    """The wsse:SecurityTokenReference that goes in ds:KeyInfo."""
+    ref = etree.Element(ns.STR, nsmap=ns.NSMAP)
+    if kind == "bst":
+        etree.SubElement(ref, ns.WSSE_REFERENCE, URI="#" + token.get(ns.WSU_ID), ValueType=ns.X509V3)
+    elif kind == "issuer_serial":
+        data = etree.SubElement(ref, ns.tag(ns.DS, "X509Data"), nsmap={"ds": ns.DS})
+        pair = etree.SubElement(data, ns.tag(ns.DS, "X509IssuerSerial"))
+        etree.SubElement(pair, ns.tag(ns.DS, "X509IssuerName")).text = key.certificate.issuer.rfc4514_string()
+        etree.SubElement(pair, ns.tag(ns.DS, "X509SerialNumber")).text = str(key.certificate.serial_number)
+    elif kind == "ski":
+        ski = key.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+        ident = etree.SubElement(ref, ns.KEY_IDENTIFIER, ValueType=ns.X509_SKI, EncodingType=ns.BASE64)
+        ident.text = base64.b64encode(ski).decode("ascii")
+    else:
+        raise ValueError(f"key_reference must be one of {KEY_REFERENCES}, not {kind!r}")
+    return ref
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class Token:
+    certificate: x509.Certificate
+    found_by: str  # BinarySecurityToken, X509Certificate, X509IssuerSerial or SubjectKeyIdentifier
+
+
+def _only(parent: etree._Element, what: str) -> etree._Element:
+    children = list(parent.iterchildren(etree.Element))
+    if len(children) != 1:
+        raise faults.bad_token(f"{what} must hold exactly one element; it holds {len(children)}")
+    return children[0]
+
+
+def _b64(text: str | None, what: str) -> bytes:
+    try:
+        return base64.b64decode("".join((text or "").split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise faults.bad_token(f"{what} is not base64") from None
+
+
+def _certificate(text: str | None, what: str) -> x509.Certificate:
+    try:
+        return x509.load_der_x509_certificate(_b64(text, what))
+    except ValueError:
+        raise faults.bad_token(f"{what} does not hold a DER X.509 certificate") from None
+
+
+def resolve(signature: etree._Element, trust: TrustStore, *, index: ids.IdIndex | None = None,
+            security: etree._Element | None = None) -> Token:
+    """The certificate ds:KeyInfo names. `security`/`index` allow BinarySecurityToken references."""
+    key_infos = signature.findall(ns.tag(ns.DS, "KeyInfo"))
+    if len(key_infos) != 1:
+        raise faults.bad_token(f"ds:Signature must hold one ds:KeyInfo naming the signer; it holds {len(key_infos)}")
+    holder = _only(key_infos[0], "ds:KeyInfo")
+    if holder.tag == ns.tag(ns.DS, "X509Data"):
+        return _from_x509_data(holder, trust)
+    if holder.tag == ns.STR:
+        return _from_token_reference(holder, trust, index, security)
+    raise faults.bad_token(f"ds:KeyInfo names its key with {holder.tag}; expected "
+                           "wsse:SecurityTokenReference or ds:X509Data")
+
+
+def _from_token_reference(ref, trust, index, security) -> Token:
+    inner = _only(ref, "wsse:SecurityTokenReference")
+    if inner.tag == ns.WSSE_REFERENCE and security is not None and index is not None:
+        return _from_bst(inner, index, security)
+    if inner.tag == ns.KEY_IDENTIFIER:
+        return _from_key_identifier(inner, trust)
+    if inner.tag == ns.tag(ns.DS, "X509Data"):
+        return _from_x509_data(inner, trust)
+    raise faults.bad_token(f"unsupported wsse:SecurityTokenReference content {inner.tag}")
+
+
+def _from_bst(reference, index: ids.IdIndex, security) -> Token:
+    value_type = reference.get("ValueType")
+    if value_type not in (None, ns.X509V3):
+        raise faults.bad_token(f"only X509v3 tokens are accepted, not {value_type}")
+    target = index.resolve(ids.fragment(reference.get("URI"))).element
+    # The token must sit in our own Security header: one elsewhere could be swapped unseen.
+    if target.tag != ns.BST or target.getparent() is not security:
+        raise faults.bad_token("the wsse:Reference does not point at a BinarySecurityToken of this wsse:Security header")
+    if target.get("ValueType") != ns.X509V3:
+        raise faults.bad_token(f"BinarySecurityToken ValueType must be X509v3, not {target.get('ValueType')}")
+    if target.get("EncodingType") not in (None, ns.BASE64):
+        raise faults.bad_token(f"BinarySecurityToken EncodingType must be Base64Binary, not {target.get('EncodingType')}")
+    return Token(_certificate(target.text, "wsse:BinarySecurityToken"), "BinarySecurityToken")
+
+
+def _from_key_identifier(ident, trust: TrustStore) -> Token:
+    value_type = ident.get("ValueType")
+    if value_type == ns.X509_SKI:
+        cert = trust.by_ski(_b64(ident.text, "wsse:KeyIdentifier"))
+        if cert is None:
+            raise faults.bad_token("no certificate known to this receiver has the SubjectKeyIdentifier "
+                                   f"{(ident.text or '').strip()}; send the certificate in a BinarySecurityToken")
+        return Token(cert, "SubjectKeyIdentifier")
+    if value_type == ns.X509V3:
+        return Token(_certificate(ident.text, "wsse:KeyIdentifier"), "X509Certificate")
+    raise faults.bad_token(f"unsupported wsse:KeyIdentifier ValueType {value_type}")
+
+
+def _from_x509_data(data, trust: TrustStore) -> Token:
+    certs = data.findall(ns.tag(ns.DS, "X509Certificate"))
+    pairs = data.findall(ns.tag(ns.DS, "X509IssuerSerial"))
+    skis = data.findall(ns.tag(ns.DS, "X509SKI"))
+    if len(certs) > 1 or len(pairs) > 1 or len(skis) > 1:
+        raise faults.bad_token("ds:X509Data names more than one certificate; which one signed is ambiguous")
+    if certs:
+        cert = _certificate(certs[0].text, "ds:X509Certificate")
+        if pairs and _read_issuer_serial(pairs[0]) != (cert.issuer, cert.serial_number):
+            raise faults.bad_token("ds:X509IssuerSerial and ds:X509Certificate name different certificates")
+        return Token(cert, "X509Certificate")
+    if pairs:
+        issuer, serial = _read_issuer_serial(pairs[0])
+        cert = trust.by_issuer_serial(issuer, serial)
+        if cert is None:
+            raise faults.bad_token(f"no certificate known to this receiver has issuer {issuer.rfc4514_string()} "
+                                   f"and serial {serial}; send the certificate in a BinarySecurityToken")
+        return Token(cert, "X509IssuerSerial")
+    if skis:
+        cert = trust.by_ski(_b64(skis[0].text, "ds:X509SKI"))
+        if cert is None:
+            raise faults.bad_token("no certificate known to this receiver has that ds:X509SKI")
+        return Token(cert, "SubjectKeyIdentifier")
+    raise faults.bad_token("ds:X509Data holds neither a certificate, an IssuerSerial nor an SKI")
+
+
+def _read_issuer_serial(pair) -> tuple[x509.Name, int]:
+    issuer_text = (pair.findtext(ns.tag(ns.DS, "X509IssuerName")) or "").strip()
+    serial_text = (pair.findtext(ns.tag(ns.DS, "X509SerialNumber")) or "").strip()
+    try:
+        return x509.Name.from_rfc4514_string(issuer_text), int(serial_text)
+    except ValueError:
+        raise faults.bad_token(f"unreadable ds:X509IssuerSerial ({issuer_text!r}, {serial_text!r})") from None

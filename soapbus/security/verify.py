@@ -1,0 +1,182 @@
+"""Verifier: accept a signed SOAP envelope and return only what its signature covers.
+
+The caller processes `Verified.body` — a fresh tree parsed from the exact canonical bytes
+that were digested — never the envelope it handed in: whatever else that envelope holds
+(headers, a second Body, moved copies) is unsigned and must not be read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from cryptography import x509
+from lxml import etree
+
+from soapbus.message import soap
+from soapbus.message.errors import MessageError
+from soapbus.message.xml import parse_bytes
+
+from . import crypto, faults, ids, ns, signedinfo, timestamp, tokens
+from .identity import subject_names, subject_text
+from .parts import Parts, locate, message_header
+from .policy import Policy
+from .replay import SIGNATURE_SCOPE, ReplayMemory, nonce_scope
+from .trust import TrustStore
+
+Resolved = list[tuple[signedinfo.Reference, ids.Target]]
+
+
+def _wss_rules(allow_sha1: bool) -> signedinfo.Rules:
+    return signedinfo.Rules(frozenset({ns.EXC_C14N}), frozenset({ns.EXC_C14N, ns.ENVELOPED}), allow_sha1)
+
+
+@dataclass(frozen=True)
+class Verified:
+    body: etree._Element  # the signed soap:Body, re-parsed from its canonical form
+    created: datetime
+    expires: datetime
+    certificate: x509.Certificate
+    subject: str  # RFC 4514 subject of the signer
+    subject_names: tuple[str, ...]  # CN, SAN URIs and DNS names
+    signature_value: str
+    found_by: str  # how ds:KeyInfo named the certificate
+    header: etree._Element | None  # the 61968 Header inside `body`, where the message has one
+
+    @property
+    def message(self) -> etree._Element | None:
+        """The 61968 message inside the signed Body, generic wrappers removed."""
+        entries = list(self.body.iterchildren(etree.Element))
+        return soap.unwrap_generic(entries[0]) if len(entries) == 1 else None
+
+    def header_text(self, name: str) -> str | None:
+        """A direct child of the signed 61968 Header, by local name (Source, MessageID ...)."""
+        if self.header is None:
+            return None
+        for child in self.header.iterchildren(etree.Element):
+            if etree.QName(child).localname == name:
+                return (child.text or "").strip()
+        return None
+
+    @property
+    def source(self) -> str | None:
+        return self.header_text("Source")
+
+    @property
+    def nonce(self) -> str | None:
+        if self.header is None:
+            return None
+        for child in self.header.iterchildren(etree.Element):
+            if etree.QName(child).localname == "ReplayDetection":
+                for part in child.iterchildren(etree.Element):
+                    if etree.QName(part).localname == "Nonce":
+                        return (part.text or "").strip()
+        return None
+
+
+class Verifier:
+    def __init__(self, trust: TrustStore, policy: Policy | None = None, replay: ReplayMemory | None = None):
+        self.trust = trust
+        self.policy = policy or Policy()
+        self.replay = replay
+
+    def verify(self, envelope: bytes | etree._Element, now: datetime | None = None) -> Verified:
+        """Verify a signed SOAP 1.1 envelope (bytes as received, or a parsed element)."""
+        now = now or datetime.now(timezone.utc)
+        root = self._load(envelope)
+        parts = locate(root, self.policy.actor)
+        stamp = timestamp.read(parts.timestamp)
+        timestamp.check_fresh(stamp, now, self.policy)
+        info = signedinfo.read(parts.signature, _wss_rules(self.policy.allow_sha1))
+        index = ids.IdIndex(root)
+        resolved = _resolve(info, index, parts)
+        targets = [target for _, target in resolved]
+        _check_coverage(targets, parts, self.policy)
+        _refuse_comments(targets)
+        token = tokens.resolve(parts.signature, self.trust, index=index, security=parts.security)
+        self.trust.validate(token.certificate, now)
+        crypto.verify(parts.signature, info, targets, token.certificate)
+        verified = _result(parts, resolved, info, stamp, token)
+        self._remember(verified, stamp, now)
+        return verified
+
+    def _load(self, envelope: bytes | etree._Element) -> etree._Element:
+        # An element is serialised and parsed again: what is checked is then exactly what a
+        # wire copy would hold, with no in-memory state (ID tables, entity nodes) left over.
+        data = envelope if isinstance(envelope, bytes) else etree.tostring(envelope)
+        if len(data) > self.policy.max_bytes:
+            raise faults.invalid(f"the message is {len(data)} bytes; at most {self.policy.max_bytes} are accepted")
+        try:
+            return parse_bytes(data, "SOAP envelope")
+        except MessageError as exc:
+            raise faults.invalid(exc.reason) from None
+
+    def _remember(self, verified: Verified, stamp: timestamp.Stamp, now: datetime) -> None:
+        if self.replay is None:
+            return
+        # Remembered only after the signature verified: unverified input must not fill the memory.
+        until = timestamp.deadline(stamp, self.policy) + timedelta(seconds=self.policy.future_skew)
+        if not self.replay.remember_once(SIGNATURE_SCOPE, verified.signature_value, until):
+            raise faults.invalid("this signature was already accepted once: the message is a replay")
+        nonce = verified.nonce
+        if nonce:
+            source = verified.source or ""
+            if not self.replay.remember_once(nonce_scope(source), nonce, now + timedelta(seconds=self.policy.nonce_ttl)):
+                raise faults.invalid(f"ReplayDetection Nonce {nonce!r} was already used by Source {source!r}: "
+                                     "the message is a replay")
+
+
+def _resolve(info: signedinfo.SignedInfo, index: ids.IdIndex, parts: Parts) -> Resolved:
+    ancestors = {id(a) for a in parts.signature.iterancestors()} | {id(parts.signature)}
+    inside = {id(e) for e in parts.signature.iter()}
+    resolved = []
+    for ref in info.references:
+        target = index.resolve(ids.fragment(ref.uri))
+        if id(target.element) in ancestors:
+            raise faults.invalid(f"Reference {ref.uri} points at {target.element.tag}, which contains the signature "
+                                 "itself; sign the Body and Timestamp by their own Ids")
+        if id(target.element) in inside:
+            raise faults.invalid(f"Reference {ref.uri} points inside the ds:Signature")
+        resolved.append((ref, target))
+    return resolved
+
+
+def _covered(element: etree._Element, targets: list[ids.Target]) -> bool:
+    signed = {id(t.element) for t in targets}
+    return any(id(e) in signed for e in (element, *element.iterancestors()))
+
+
+def _check_coverage(targets: list[ids.Target], parts: Parts, policy: Policy) -> None:
+    if not _covered(parts.body, targets):
+        raise faults.invalid("the signature does not cover the soap:Body of this Envelope (a signed Body elsewhere "
+                             "in the message does not count)")
+    if not _covered(parts.timestamp, targets):
+        raise faults.invalid("the signature does not cover the wsu:Timestamp of the wsse:Security header")
+    if policy.require_signed_61968_header:
+        header = message_header(parts.body)
+        if header is None or not _covered(header, targets):
+            raise faults.invalid("a signed 61968 Header is required, and the signed Body carries no message "
+                                 "with exactly one Header")
+
+
+def _refuse_comments(targets: list[ids.Target]) -> None:
+    # Canonicalisation drops comments, so `MD<!---->MS` digests as "MDMS" while naive code
+    # reads "MD". A signed part has no business carrying comments or processing instructions.
+    for target in targets:
+        for node in target.element.iter(etree.Comment, etree.ProcessingInstruction):
+            kind = "comment" if isinstance(node, etree._Comment) else "processing instruction"
+            raise faults.invalid(f"a signed part ({target.element.tag}) holds a {kind}; the signature does not "
+                                 "cover those, so signed parts must not carry them")
+
+
+def _result(parts: Parts, resolved: Resolved, info: signedinfo.SignedInfo, stamp: timestamp.Stamp,
+            token: tokens.Token) -> Verified:
+    # Coverage has proven the Body itself is referenced (its only ancestor is the Envelope).
+    body_ref = next(ref for ref, target in resolved if target.element is parts.body)
+    canonical = etree.tostring(parts.body, method="c14n", exclusive=True, with_comments=False,
+                               inclusive_ns_prefixes=list(body_ref.inclusive_prefixes) or None)
+    body = parse_bytes(canonical, "signed soap:Body")
+    cert = token.certificate
+    return Verified(body=body, created=stamp.created, expires=stamp.expires, certificate=cert,
+                    subject=subject_text(cert), subject_names=subject_names(cert),
+                    signature_value=info.signature_value, found_by=token.found_by, header=message_header(body))
+
