@@ -75,6 +75,15 @@ def test_an_attribute_error_names_its_element():
     assert "'unit'" in error.reason
 
 
+def test_a_prefix_bound_twice_still_gives_the_element_and_libxml2s_path():
+    """One prefix for two namespaces defeats the path lookup; the QName then comes from libxml2's message."""
+    document = etree.fromstring(f'<a:MeterReadings xmlns:a="{MR}"><a:MeterReading>'
+                                f'<a:Gadget xmlns:a="urn:example:other"/></a:MeterReading></a:MeterReadings>'.encode())
+    [error] = validate_documents("MeterReadings", [document])
+    assert (error.xpath, error.xpath_ns) == ("p:Gadget", {"p": "urn:example:other"})
+    assert error.details.startswith("at /a:MeterReadings/a:MeterReading/a:Gadget: ")
+
+
 def test_every_problem_is_reported():
     errors = validate_documents("MeterReadings", [readings(BAD_TIME_ITEM, LATE_MRID_ITEM, BAD_TIME_ITEM)])
     assert [e.details.split(":")[0] for e in errors] == [
