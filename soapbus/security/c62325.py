@@ -15,10 +15,9 @@ import xmlsec
 from cryptography import x509
 from lxml import etree
 
-from soapbus.message.errors import MessageError
 from soapbus.message.xml import parse_bytes
 
-from . import algorithms, crypto, faults, ns, signedinfo, tokens
+from . import algorithms, crypto, faults, ns, signedinfo, template, tokens, wire
 from .identity import subject_names, subject_text
 from .keys import SigningKey
 from .trust import TrustStore
@@ -46,12 +45,7 @@ def standalone(message: etree._Element | bytes, max_bytes: int = DEFAULT_MAX_BYT
         data = message
     else:
         data = etree.tostring(message if message.getparent() is None else copy.deepcopy(message))
-    if len(data) > max_bytes:
-        raise faults.invalid(f"the message is {len(data)} bytes; at most {max_bytes} are accepted")
-    try:
-        return parse_bytes(data, "IEC 62325-504 message")
-    except MessageError as exc:
-        raise faults.invalid(exc.reason) from None
+    return wire.load(data, max_bytes, "IEC 62325-504 message")
 
 
 def _header(message: etree._Element) -> etree._Element:
@@ -73,15 +67,11 @@ def sign_62325(message_element: etree._Element, key: SigningKey, *, algorithm: s
     header = _header(message)
     if header.find(ns.SIGNATURE) is not None:
         raise ValueError("the message Header already holds a ds:Signature")
-    signature = xmlsec.template.create(message, xmlsec.Transform.C14N,
-                                       algorithms.xmlsec_transform(algorithms.SIGNING[chosen]), ns="ds")
+    # C14N named explicitly after the enveloped transform: verifiers differ on the default.
+    ref = template.Ref("", [ns.ENVELOPED, ns.C14N10])
+    signature = template.signature(ns.C14N10, algorithms.SIGNING[chosen], [ref])
+    template.x509_certificate_slot(signature)
     header.append(signature)
-    ref = xmlsec.template.add_reference(signature, xmlsec.Transform.SHA256, uri="")
-    xmlsec.template.add_transform(ref, xmlsec.Transform.ENVELOPED)
-    # Explicit, because verifiers differ on the default C14N after a node-set transform.
-    xmlsec.template.add_transform(ref, xmlsec.Transform.C14N)
-    key_info = xmlsec.template.ensure_key_info(signature)
-    xmlsec.template.x509_data_add_certificate(xmlsec.template.add_x509_data(key_info))
     ctx = xmlsec.SignatureContext()
     ctx.key = key.key
     ctx.sign(signature)

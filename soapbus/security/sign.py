@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import xmlsec
 from lxml import etree
 
-from . import algorithms, ids, ns, timestamp, tokens
+from . import algorithms, ids, ns, template, timestamp, tokens
 from .keys import SigningKey
 from .parts import message_header, targets_us
 
@@ -37,7 +37,8 @@ def sign_envelope(envelope: etree._Element, key: SigningKey, *, sign_parts: Iter
     if token is not None:
         security.append(token)
     targets = _targets(envelope, body, stamp, wanted, list(extra_parts))
-    signature = _template(envelope, method, targets)
+    refs = [template.Ref("#" + t.get(ns.WSU_ID), [ns.EXC_C14N], unused_prefixes(t)) for t in targets]
+    signature = template.signature(ns.EXC_C14N, method, refs)
     security.append(signature)
     ctx = xmlsec.SignatureContext()
     ctx.key = key.key
@@ -45,7 +46,7 @@ def sign_envelope(envelope: etree._Element, key: SigningKey, *, sign_parts: Iter
         ctx.register_id(target, "Id", ns.WSU)
     ctx.sign(signature)
     # KeyInfo is not signed content, and xmlsec would not know how to fill a wsse reference.
-    xmlsec.template.ensure_key_info(signature).append(tokens.token_reference(key_reference, key, token))
+    template.key_info(signature).append(tokens.token_reference(key_reference, key, token))
     return envelope
 
 
@@ -121,18 +122,6 @@ def _declaring_wsu(element: etree._Element) -> etree._Element:
     twin.extend(list(element))
     parent.replace(element, twin)
     return twin
-
-
-def _template(envelope: etree._Element, method: str, targets: list[etree._Element]) -> etree._Element:
-    signature = xmlsec.template.create(envelope, xmlsec.Transform.EXCL_C14N,
-                                       algorithms.xmlsec_transform(method), ns="ds")
-    for target in targets:
-        ref = xmlsec.template.add_reference(signature, xmlsec.Transform.SHA256, uri="#" + target.get(ns.WSU_ID))
-        transform = xmlsec.template.add_transform(ref, xmlsec.Transform.EXCL_C14N)
-        prefixes = unused_prefixes(target)
-        if prefixes:
-            xmlsec.template.transform_add_c14n_inclusive_namespaces(transform, prefixes)
-    return signature
 
 
 def unused_prefixes(target: etree._Element) -> list[str]:

@@ -13,10 +13,9 @@ from cryptography import x509
 from lxml import etree
 
 from soapbus.message import soap
-from soapbus.message.errors import MessageError
 from soapbus.message.xml import parse_bytes
 
-from . import crypto, faults, ids, ns, signedinfo, timestamp, tokens
+from . import crypto, faults, ids, ns, signedinfo, timestamp, tokens, wire
 from .identity import subject_names, subject_text
 from .parts import Parts, locate, message_header
 from .policy import Policy
@@ -103,12 +102,7 @@ class Verifier:
         # An element is serialised and parsed again: what is checked is then exactly what a
         # wire copy would hold, with no in-memory state (ID tables, entity nodes) left over.
         data = envelope if isinstance(envelope, bytes) else etree.tostring(envelope)
-        if len(data) > self.policy.max_bytes:
-            raise faults.invalid(f"the message is {len(data)} bytes; at most {self.policy.max_bytes} are accepted")
-        try:
-            return parse_bytes(data, "SOAP envelope")
-        except MessageError as exc:
-            raise faults.invalid(exc.reason) from None
+        return wire.load(data, self.policy.max_bytes, "SOAP envelope")
 
     def _remember(self, verified: Verified, stamp: timestamp.Stamp, now: datetime) -> None:
         if self.replay is None:

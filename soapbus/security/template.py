@@ -1,0 +1,56 @@
+"""ds:Signature templates built with lxml, for python-xmlsec to fill in.
+
+xmlsec's own template helpers create some nodes (ds:Transforms) whose names lxml did not
+intern, and lxml's find() then silently misses them in the caller's tree; nodes built here
+behave like any other element. xmlsec only writes the DigestValue, SignatureValue and
+X509Certificate texts.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lxml import etree
+
+from . import ns
+
+_DS = {"ds": ns.DS}
+
+
+@dataclass(frozen=True)
+class Ref:
+    uri: str
+    transforms: Sequence[str]
+    inclusive_prefixes: Sequence[str] = ()  # PrefixList for an exclusive C14N transform
+
+
+def _sub(parent: etree._Element, name: str, **attrib: str) -> etree._Element:
+    return etree.SubElement(parent, ns.tag(ns.DS, name), attrib)
+
+
+def signature(c14n: str, method: str, refs: Sequence[Ref], digest: str = ns.SHA256) -> etree._Element:
+    sig = etree.Element(ns.SIGNATURE, nsmap=_DS)
+    info = _sub(sig, "SignedInfo")
+    _sub(info, "CanonicalizationMethod", Algorithm=c14n)
+    _sub(info, "SignatureMethod", Algorithm=method)
+    for ref in refs:
+        reference = _sub(info, "Reference", URI=ref.uri)
+        transforms = _sub(reference, "Transforms")
+        for uri in ref.transforms:
+            transform = _sub(transforms, "Transform", Algorithm=uri)
+            if uri == ns.EXC_C14N and ref.inclusive_prefixes:
+                etree.SubElement(transform, ns.tag(ns.EXC_C14N_NS, "InclusiveNamespaces"),
+                                 PrefixList=" ".join(ref.inclusive_prefixes), nsmap={"ec": ns.EXC_C14N_NS})
+        _sub(reference, "DigestMethod", Algorithm=digest)
+        _sub(reference, "DigestValue")
+    _sub(sig, "SignatureValue")
+    return sig
+
+
+def key_info(sig: etree._Element) -> etree._Element:
+    return _sub(sig, "KeyInfo")
+
+
+def x509_certificate_slot(sig: etree._Element) -> etree._Element:
+    """KeyInfo/X509Data/X509Certificate left empty: xmlsec writes the signing certificate there."""
+    return _sub(_sub(key_info(sig), "X509Data"), "X509Certificate")
