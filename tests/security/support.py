@@ -87,6 +87,15 @@ def resign(env: etree._Element, key: SigningKey) -> etree._Element:
     return env
 
 
+def downgrade_to_sha1(env: etree._Element, key: SigningKey) -> etree._Element:
+    """Re-sign with RSA-SHA1 and SHA-1 digests, as a legacy or downgrading sender would."""
+    sig = signature(env)
+    sig.find(f".//{{{ns.DS}}}SignatureMethod").set("Algorithm", ns.RSA_SHA1)
+    for method in sig.iter(f"{{{ns.DS}}}DigestMethod"):
+        method.set("Algorithm", ns.SHA1)
+    return resign(env, key)
+
+
 def add_reference(env: etree._Element, uri: str, transforms=(xmlsec.Transform.EXCL_C14N,)) -> etree._Element:
     ref = xmlsec.template.add_reference(signature(env), xmlsec.Transform.SHA256, uri=uri)
     for transform in transforms:

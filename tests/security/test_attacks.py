@@ -18,7 +18,7 @@ from soapbus.message import soap
 from soapbus.security import (FAILED_AUTHENTICATION, FAILED_CHECK, INVALID_SECURITY, INVALID_SECURITY_TOKEN,
                               MESSAGE_EXPIRED, SecurityFault, check_source_binding, ns)
 
-from .support import (PROFILE_NS, add_reference, body, command, envelope, evil_body, minutes, one, resign,
+from .support import (PROFILE_NS, add_reference, body, command, downgrade_to_sha1, envelope, evil_body, minutes, one, resign,
                       security, signature, signed, utcnow, wire, xmlsec_alone_accepts)
 
 ATTACKER = "urn:attacker"
@@ -346,12 +346,7 @@ def two_timestamps(lab, v):
 
 
 def sha1_downgrade(lab, v):
-    env = signed(lab.keys.mdms)
-    sig = signature(env)
-    sig.find(f".//{{{ns.DS}}}SignatureMethod").set("Algorithm", ns.RSA_SHA1)
-    for method in sig.iter(f"{{{ns.DS}}}DigestMethod"):
-        method.set("Algorithm", ns.SHA1)
-    return wire(resign(env, lab.keys.mdms))
+    return wire(downgrade_to_sha1(signed(lab.keys.mdms), lab.keys.mdms))
 
 
 def sha1_digests_only(lab, v):
