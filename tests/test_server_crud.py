@@ -196,3 +196,17 @@ def test_discovery_page_and_endpoints_json(server):
             assert wsdl.status_code == 200 and b"definitions" in wsdl.content
     assert by_name["Operations"]["interface"] == "generic"
     assert set(by_name["Operations"]["nouns"]) >= {"MeterReadings", "EndDeviceEvents"}
+
+
+def test_served_wsdls_are_the_checked_in_ones(server):
+    """wsdl/ is what the server serves, but for the address: a test fails when the two drift."""
+    import re
+
+    from soapbus.profiles import services, wsdl_dir
+
+    for service in services():
+        served = requests.get(f"{server.url}/soap/{service.name}?wsdl", timeout=10).text
+        checked_in = (wsdl_dir() / f"{service.name}.wsdl").read_text()
+        normalise = lambda text: re.sub(r'location="[^"]*"', 'location="-"', text).strip()  # noqa: E731
+        assert normalise(served) == normalise(checked_in), f"{service.name}: run python -m soapbus.profiles"
+        assert f'location="{server.url}/soap/{service.name}"' in served

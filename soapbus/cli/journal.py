@@ -13,6 +13,9 @@ def journal() -> None:
     """List and show journaled messages."""
 
 
+COLUMNS = ("id", "time", "dir", "kind", "verb", "noun", "MessageID", "CorrelationID", "outcome", "code")
+
+
 @journal.command("list")
 @data_option
 @database_option
@@ -23,12 +26,19 @@ def list_(data_dir, database_url, limit, direction, outcome):
     """Newest messages first."""
     store = open_store(data_dir, database_url)
     entries = store.journal_list(limit=limit, direction=direction, outcome=outcome)
-    table = Table("id", "time", "dir", "kind", "verb", "noun", "MessageID", "CorrelationID", "outcome", "code")
-    for e in entries:
-        table.add_row(str(e.id), e.received_at.isoformat(timespec="seconds"), e.direction, e.kind or "",
-                      e.verb or "", e.noun or "", e.message_id or "", e.correlation_id or "", e.outcome or "",
-                      e.reply_code or "")
-    Console().print(table)
+    rows = [(str(e.id), e.received_at.isoformat(timespec="seconds"), e.direction, e.kind or "", e.verb or "",
+             e.noun or "", e.message_id or "", e.correlation_id or "", e.outcome or "", e.reply_code or "")
+            for e in entries]
+    console = Console()
+    if not console.is_terminal:  # piped: whole values, tab-separated, for grep and cut
+        click.echo("\t".join(COLUMNS))
+        for row in rows:
+            click.echo("\t".join(row))
+        return
+    table = Table(*COLUMNS)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 @journal.command("show")
@@ -47,7 +57,10 @@ def show(data_dir, database_url, message_id, correlation_id, entry_id):
     elif message_id is not None:
         found = store.journal_by_message_id(message_id)
     else:
-        found = store.journal_by_correlation_id(correlation_id)
+        # A conversation is every message carrying the id, plus the request whose MessageID it echoes.
+        by_id = {e.id: e for e in store.journal_by_correlation_id(correlation_id)}
+        by_id.update({e.id: e for e in store.journal_by_message_id(correlation_id)})
+        found = [by_id[k] for k in sorted(by_id)]
     if not found:
         raise click.ClickException("no journal entry matches")
     for e in found:

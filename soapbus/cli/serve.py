@@ -37,12 +37,19 @@ def serve(host, port, data_dir, database_url, source, max_body_bytes, handler_mo
             click.echo(f"  WSDL: {running.url}/wsdl/{service}.wsdl")
         click.echo(f"  database: {config.resolved_database_url()}", nl=True)
 
+    from sqlalchemy.exc import SQLAlchemyError
+    from twisted.internet.error import CannotListenError
+
     try:
         run(config, on_ready=announce)
     except ImportError as exc:
         raise click.ClickException(f"cannot import a handler module: {exc}") from None
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from None
+    except (CannotListenError, OSError) as exc:
+        reason = getattr(exc, "socketError", None) or exc
+        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"cannot open the database {config.resolved_database_url()}: "
+                                   f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
 
 
 def _services():

@@ -43,6 +43,8 @@ def parse_time(text: str, where: str) -> datetime:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise MessageError("1.8", f"{where} is not an xs:dateTime: {value!r}", xpath=where) from None
+    if parsed.tzinfo is None:  # xs:dateTime allows no zone; 61968 systems mean UTC when they omit it
+        parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed
 
 

@@ -23,6 +23,8 @@ from .handlers import HandlerRegistry, HandlerRequest, HandlerResult
 
 log = logging.getLogger(__name__)
 
+MAX_ID_LENGTH = 200  # MessageIDs are indexed; PostgreSQL b-tree entries must stay well under 2.7 kB
+
 
 @dataclass
 class InboundCall:
@@ -92,6 +94,10 @@ class Processor:
         for name in self.required_header_fields:
             if not getattr(header, HEADER_FIELDS[name], None):
                 raise Rejection(_error("1.5", f"mandatory Header/{name} is missing", details=f"at Header/{name}"))
+        if header.message_id and len(header.message_id) > MAX_ID_LENGTH:
+            raise Rejection(_error("1.8", f"Header/MessageID is {len(header.message_id)} characters long; "
+                                          f"at most {MAX_ID_LENGTH} are accepted (a UUID has 36)",
+                                   details="at Header/MessageID"))
         verb = verbs.normalize(header.verb)
         if verb not in verbs.ALL_VERBS:
             raise Rejection(_error("2.9", f"{header.verb!r} is not a 61968 verb", details="at Header/Verb"))
