@@ -181,7 +181,8 @@ def _issue(root: Path, spec: _Spec) -> None:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public), critical=False)
     )
-    names = [x509.DNSName(d) for d in spec.dns] + [x509.UniformResourceIdentifier(f"urn:soapbus:source:{spec.common_name}")]
+    names = [x509.DNSName(d) for d in spec.dns]
+    names.append(x509.UniformResourceIdentifier(f"urn:soapbus:source:{spec.common_name}"))
     builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     _write(root, spec.stem, key, builder.sign(issuer_key, hashes.SHA256()))
 

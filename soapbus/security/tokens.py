@@ -112,11 +112,13 @@ def _from_bst(reference, index: ids.IdIndex, security) -> Token:
     target = index.resolve(ids.fragment(reference.get("URI"))).element
     # The token must sit in our own Security header: one elsewhere could be swapped unseen.
     if target.tag != ns.BST or target.getparent() is not security:
-        raise faults.bad_token("the wsse:Reference does not point at a BinarySecurityToken of this wsse:Security header")
+        raise faults.bad_token(
+            "the wsse:Reference does not point at a BinarySecurityToken of this wsse:Security header")
     if target.get("ValueType") != ns.X509V3:
         raise faults.bad_token(f"BinarySecurityToken ValueType must be X509v3, not {target.get('ValueType')}")
     if target.get("EncodingType") not in (None, ns.BASE64):
-        raise faults.bad_token(f"BinarySecurityToken EncodingType must be Base64Binary, not {target.get('EncodingType')}")
+        raise faults.bad_token(
+            f"BinarySecurityToken EncodingType must be Base64Binary, not {target.get('EncodingType')}")
     return Token(_certificate(target.text, "wsse:BinarySecurityToken"), "BinarySecurityToken")
 
 

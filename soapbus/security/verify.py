@@ -114,7 +114,8 @@ class Verifier:
         nonce = verified.nonce
         if nonce:
             source = verified.source or ""
-            if not self.replay.remember_once(nonce_scope(source), nonce, now + timedelta(seconds=self.policy.nonce_ttl)):
+            until = now + timedelta(seconds=self.policy.nonce_ttl)
+            if not self.replay.remember_once(nonce_scope(source), nonce, until):
                 raise faults.invalid(f"ReplayDetection Nonce {nonce!r} was already used by Source {source!r}: "
                                      "the message is a replay")
 

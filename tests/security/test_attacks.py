@@ -8,6 +8,7 @@ import base64
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import signxml
@@ -17,9 +18,10 @@ from lxml import etree
 from soapbus.message import soap
 from soapbus.security import (FAILED_AUTHENTICATION, FAILED_CHECK, INVALID_SECURITY, INVALID_SECURITY_TOKEN,
                               MESSAGE_EXPIRED, SecurityFault, check_source_binding, ns)
+from soapbus.security.timestamp import format_utc
 
-from .support import (PROFILE_NS, add_reference, body, command, downgrade_to_sha1, envelope, evil_body, minutes, one, resign,
-                      security, signature, signed, utcnow, wire, xmlsec_alone_accepts)
+from .support import (PROFILE_NS, add_reference, body, command, downgrade_to_sha1, envelope, evil_body, minutes, one,
+                      resign, security, signature, signed, utcnow, wire, xmlsec_alone_accepts)
 
 ATTACKER = "urn:attacker"
 
@@ -172,8 +174,8 @@ def xpath_transform_hides_command(lab, v):
     etree.SubElement(xpath, f"{{{ns.DS}}}XPath", nsmap={"edc": PROFILE_NS}).text = \
         "not(ancestor-or-self::edc:command)"
     transforms.insert(0, xpath)
-    # The 61968 Header reference would still cover the message header only; drop it so the
-    # command is digested through the filtered Body reference alone.
+    # The separate 61968 Header reference does not reach the command: only the filtered Body
+    # reference digests it, and the filter leaves it out.
     resign(env, lab.keys.mdms)
     command(env).text = "disconnect ALL meters"
     return wire(env)
@@ -316,7 +318,6 @@ def overlong_timestamp(lab, v):
 
 
 def _stamp_texts(created, ttl):
-    from soapbus.security.timestamp import format_utc
     return format_utc(created), format_utc(created + ttl)
 
 
@@ -426,34 +427,44 @@ def oversized_message(lab, v):
 ATTACKS = [
     Attack("wrap_body_under_header", wrap_body_under_header, INVALID_SECURITY, "does not cover the soap:Body", True),
     Attack("wrap_body_in_ds_object", wrap_body_in_ds_object, INVALID_SECURITY, "ds:Object"),
-    Attack("wrap_body_in_security_header", wrap_body_in_security_header, INVALID_SECURITY, "does not cover the soap:Body", True),
-    Attack("wrap_body_inside_new_body", wrap_body_inside_new_body, INVALID_SECURITY, "does not cover the soap:Body", True),
-    Attack("signed_body_copy_in_payload", signed_body_copy_in_payload, INVALID_SECURITY, "does not cover the soap:Body", True),
+    Attack("wrap_body_in_security_header", wrap_body_in_security_header, INVALID_SECURITY,
+           "does not cover the soap:Body", True),
+    Attack("wrap_body_inside_new_body", wrap_body_inside_new_body, INVALID_SECURITY,
+           "does not cover the soap:Body", True),
+    Attack("signed_body_copy_in_payload", signed_body_copy_in_payload, INVALID_SECURITY,
+           "does not cover the soap:Body", True),
     Attack("second_body_after", second_body_after, INVALID_SECURITY, "exactly one soap:Body"),
     Attack("second_body_before", second_body_before, INVALID_SECURITY, "exactly one soap:Body"),
     Attack("duplicate_wsu_id", duplicate_wsu_id, INVALID_SECURITY, "duplicate Ids"),
     Attack("duplicate_id_other_attribute", duplicate_id_other_attribute, INVALID_SECURITY, "duplicate Ids", True),
     Attack("id_moved_to_child", id_moved_to_child, INVALID_SECURITY, "does not cover the soap:Body"),
     Attack("reference_to_envelope", reference_to_envelope, INVALID_SECURITY, "contains the signature itself", True),
-    Attack("reference_to_security_header", reference_to_security_header, INVALID_SECURITY, "contains the signature itself", True),
-    Attack("reference_whole_document", reference_whole_document, INVALID_SECURITY, "same-document '#id' reference", True),
+    Attack("reference_to_security_header", reference_to_security_header, INVALID_SECURITY,
+           "contains the signature itself", True),
+    Attack("reference_whole_document", reference_whole_document, INVALID_SECURITY,
+           "same-document '#id' reference", True),
     Attack("reference_xpointer", reference_xpointer, INVALID_SECURITY, "same-document '#id' reference", True),
-    Attack("xpath_transform_hides_command", xpath_transform_hides_command, INVALID_SECURITY, "REC-xpath-19991116' is not accepted", True),
+    Attack("xpath_transform_hides_command", xpath_transform_hides_command, INVALID_SECURITY,
+           "REC-xpath-19991116' is not accepted", True),
     Attack("comment_splits_signed_text", comment_splits_signed_text, INVALID_SECURITY, "holds a comment", True),
-    Attack("processing_instruction_in_signed_part", processing_instruction_in_signed_part, INVALID_SECURITY, "processing instruction"),
+    Attack("processing_instruction_in_signed_part", processing_instruction_in_signed_part, INVALID_SECURITY,
+           "processing instruction"),
     Attack("whitespace_added_to_signed_text", whitespace_added_to_signed_text, FAILED_CHECK, "does not verify"),
     Attack("carriage_return_in_signed_text", carriage_return_in_signed_text, FAILED_CHECK, "does not verify"),
     Attack("timestamp_moved_out", timestamp_moved_out, INVALID_SECURITY, "does not cover the wsu:Timestamp", True),
     Attack("second_security_header", second_security_header, INVALID_SECURITY, "exactly one wsse:Security", True),
     Attack("second_signature", second_signature, INVALID_SECURITY, "exactly one ds:Signature"),
-    Attack("token_outside_security", token_outside_security, INVALID_SECURITY_TOKEN, "BinarySecurityToken of this wsse:Security"),
+    Attack("token_outside_security", token_outside_security, INVALID_SECURITY_TOKEN,
+           "BinarySecurityToken of this wsse:Security"),
     Attack("garbage_token", garbage_token, INVALID_SECURITY_TOKEN, "does not hold a DER X.509 certificate"),
     Attack("wrong_key", wrong_key, FAILED_CHECK, "does not verify"),
     Attack("self_signed_certificate", self_signed_certificate, FAILED_AUTHENTICATION, "does not chain to a trusted CA"),
-    Attack("untrusted_ca_certificate", untrusted_ca_certificate, FAILED_AUTHENTICATION, "does not chain to a trusted CA"),
+    Attack("untrusted_ca_certificate", untrusted_ca_certificate, FAILED_AUTHENTICATION,
+           "does not chain to a trusted CA"),
     Attack("expired_certificate", expired_certificate, FAILED_AUTHENTICATION, "expired on"),
     Attack("ca_certificate_as_signer", ca_certificate_as_signer, FAILED_AUTHENTICATION, "is a CA certificate"),
-    Attack("certificate_of_another_source", certificate_of_another_source, FAILED_AUTHENTICATION, "claims Source 'MDMS'"),
+    Attack("certificate_of_another_source", certificate_of_another_source, FAILED_AUTHENTICATION,
+           "claims Source 'MDMS'"),
     Attack("unknown_issuer_serial", unknown_issuer_serial, INVALID_SECURITY_TOKEN, "no certificate known"),
     Attack("replayed_message", replayed_message, INVALID_SECURITY, "already accepted once"),
     Attack("replayed_nonce", replayed_nonce, INVALID_SECURITY, "Nonce 'n-1' was already used"),
@@ -523,3 +534,13 @@ def test_stock_signxml_accepts_a_wrapped_body_that_we_refuse(lab, verifier, test
     with pytest.raises(SecurityFault) as caught:
         verifier.verify(data)
     assert caught.value.code == INVALID_SECURITY
+
+
+def test_every_attack_is_in_the_documented_table():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
+    rows = {line.split("|")[4].strip().strip("`"): line for line in doc.splitlines()
+            if line.startswith("|") and line.count("|") == 5 and line.split("|")[4].strip().startswith("`")}
+    assert set(rows) == {a.id for a in ATTACKS}
+    for attack in ATTACKS:
+        assert f"| {attack.code.split(':')[1]} |" in rows[attack.id], attack.id
+        assert ("†" in rows[attack.id]) == attack.signature_valid, attack.id

@@ -1,7 +1,8 @@
 """check_source_binding: a valid signature must also speak for the Source the message claims."""
 import pytest
 
-from soapbus.security import FAILED_AUTHENTICATION, Allowed, SecurityFault, Verifier, check_source_binding, sign_62325, verify_62325
+from soapbus.security import (FAILED_AUTHENTICATION, Allowed, SecurityFault, Verifier, check_source_binding, sign_62325,
+                              verify_62325)
 
 from .support import message, signed
 

@@ -22,13 +22,13 @@ from zeep.wsse.signature import BinarySignature, Signature, verify_envelope
 from zeep.wsse.utils import WSU, get_security_header, get_timestamp
 
 from soapbus.message import namespaces
-from soapbus.security import INVALID_SECURITY, Policy, SecurityFault, Verifier, sign_62325
+from soapbus.security import INVALID_SECURITY, Policy, SecurityFault, Verifier, ns, sign_62325
 
 from ..conftest import skip_or_fail
 from .support import command, envelope, message, signed, utcnow, wire
 
 BODY = f"{{{namespaces.SOAP11_ENV}}}Body"
-TIMESTAMP = "{http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd}Timestamp"
+TIMESTAMP = ns.TIMESTAMP
 HEADER = f"{{{namespaces.MSG}}}Header"
 
 VARIANTS = [  # (key name, key_reference, sign_parts)
@@ -98,7 +98,7 @@ def _run_xmlsec1(xmlsec1, tmp_path, data: bytes, *options: str) -> subprocess.Co
 
 
 _ID_ATTRS = ("--id-attr:Id", f"{namespaces.SOAP11_ENV}:Body",
-             "--id-attr:Id", "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd:Timestamp",
+             "--id-attr:Id", f"{ns.WSU}:Timestamp",
              "--id-attr:Id", f"{namespaces.MSG}:Header")
 
 

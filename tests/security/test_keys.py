@@ -1,5 +1,8 @@
+import datetime as dt
+
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from soapbus.security import SigningKey, Verifier, sign_envelope
@@ -33,15 +36,12 @@ def test_a_key_that_is_not_the_certificates_is_refused(test_pki):
 
 
 def test_curves_other_than_p256_are_refused(test_pki, tmp_path):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    import datetime as dt
-
     key = ec.generate_private_key(ec.SECP384R1())
     name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "P384")])
     now = dt.datetime.now(dt.timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
+            .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
     with pytest.raises(ValueError, match="P-256"):
         SigningKey.load(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                           serialization.NoEncryption()),

@@ -10,7 +10,8 @@ from soapbus.security import (FAILED_AUTHENTICATION, INVALID_SECURITY, INVALID_S
                               Policy, SecurityFault, TrustStore, Verifier, sign_envelope, ns)
 from soapbus.security.timestamp import parse_utc
 
-from .support import MemoryReplay, body, command, downgrade_to_sha1, envelope, minutes, one, security, signed, utcnow, wire
+from .support import (MemoryReplay, body, command, downgrade_to_sha1, envelope, minutes, one, security, signed, utcnow,
+                      wire)
 
 
 def refused(verifier, data, code) -> SecurityFault:
