@@ -210,3 +210,37 @@ def test_served_wsdls_are_the_checked_in_ones(server):
         normalise = lambda text: re.sub(r'location="[^"]*"', 'location="-"', text).strip()  # noqa: E731
         assert normalise(served) == normalise(checked_in), f"{service.name}: run python -m soapbus.profiles"
         assert f'location="{server.url}/soap/{service.name}"' in served
+
+
+def test_get_can_answer_compressed(server):
+    mrid = m.new_message_id()
+    _create(server, mrid)
+    req = m.RequestMessage(header("get", "MeterReadings"), m.Request(ids=[m.ID(mrid)], options=[("compress", "true")]))
+    reply = response_message(_send(server, "GetMeterReadings", "MeterReadings", req))
+    assert reply.payload.compressed and not reply.payload.documents
+    assert [el.text for el in reply.payload.expanded_documents()[0].iter(f"{{{MR_NS}}}mRID")] == [mrid]
+
+
+def test_every_kind_of_answer_validates_against_the_schemas(server, public_dir):
+    """Replies OK/PARTIAL/FAILED, a get with payload, a FaultMessage, generic and typed carriers."""
+    from lxml import etree
+
+    from soapbus.message import soap
+    from soapbus.profiles import validate_message
+
+    public = etree.XMLSchema(etree.parse(str(public_dir / "envelope" / "Message_2011_ed1_FDIS.xsd")))
+    mrid = m.new_message_id()
+    answers = [_create(server, mrid)[1], _create(server, mrid)[1], _create(server, mrid, m.new_message_id())[1],
+               _get(server, mrid)[1], _get(server, "unknown")[1],
+               server.post("ExecuteMeterReadings", b"<not-soap/>")]
+    get = m.RequestMessage(header("get", "MeterReadings"), m.Request(ids=[m.ID(mrid)]))
+    answers.append(server.post("Operations", generic_envelope(get)))
+    kinds = set()
+    for resp in answers:
+        body = soap.unwrap(resp.content)
+        element = body.message if resp.status_code == 200 else soap.read_fault(body.envelope).detail
+        assert validate_message(element) == [], resp.text
+        kinds.add(etree.QName(element).localname)
+        if etree.QName(element).namespace == namespaces.MSG:
+            assert public.validate(element), public.error_log
+    assert kinds == {"MeterReadingsResponseMessage", "FaultMessage", "ResponseMessage"}

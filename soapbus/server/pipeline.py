@@ -128,7 +128,7 @@ class Processor:
                 if header.message_id and not uow.claim(header.source, header.message_id):
                     raise _AlreadyClaimed()
                 result = self._run_handler(uow, call, msg, noun, documents)
-                response = reply_to(header, result.reply, result.payload, source=self.source)
+                response = reply_to(header, result.reply, _shaped_payload(msg, result.payload), source=self.source)
                 body = self._envelope_bytes(call, response)
                 in_id = uow.journal("in", call.raw, header=header, kind=msg.kind, peer=call.peer,
                                     outcome="processed", reply_code=_first_code(result.reply))
@@ -245,6 +245,22 @@ def _several(errors: list[Error]) -> Error:
     first = errors[0]
     first.reason = f"{first.reason} (and {len(errors) - 1} more schema errors)"
     return first
+
+
+def wants_compressed(msg) -> bool:
+    """A caller asks for a Compressed answer by sending Compressed, or with Request Option compress=true."""
+    payload = getattr(msg, "payload", None)
+    if payload is not None and payload.compressed is not None:
+        return True
+    request = getattr(msg, "request", None)
+    return any(name.lower() == "compress" and (value or "").lower() in ("true", "1", "gzip")
+               for name, value in (request.options if request else []))
+
+
+def _shaped_payload(msg, payload: Payload | None) -> Payload | None:
+    if payload is None or len(payload.documents) != 1 or not wants_compressed(msg):
+        return payload
+    return Payload.compress(payload.documents[0], payload.format)
 
 
 def _is_empty(payload: Payload) -> bool:
