@@ -87,6 +87,8 @@ def verify_62325(message_element: etree._Element | bytes, trust: TrustStore, *, 
                  allow_sha1: bool = False, max_bytes: int = DEFAULT_MAX_BYTES) -> Verified62325:
     """Verify a 62325-504 signed message; return the message as signed, Signature removed."""
     now = now or datetime.now(timezone.utc)
+    if now.tzinfo is None:
+        raise ValueError("now must carry a time zone")
     message = standalone(message_element, max_bytes)
     signature = _the_signature(message)
     info = signedinfo.read(signature, _RULES[allow_sha1])

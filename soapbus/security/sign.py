@@ -111,16 +111,19 @@ def _declaring_wsu(element: etree._Element) -> etree._Element:
     """`element`, or a same-content replacement that declares the wsu prefix for its wsu:Id.
 
     lxml cannot add a namespace declaration to an existing element, and would otherwise
-    invent an `ns0` prefix; the children move over unchanged.
+    invent an `ns0` prefix. The twin is built in place, inside the same parent, so the moved
+    children keep the declarations they had in scope and none gets repeated.
     """
     if ns.WSU in element.nsmap.values():
         return element
     parent = element.getparent()
-    own = {p: u for p, u in element.nsmap.items() if parent is None or parent.nsmap.get(p) != u}
-    twin = etree.Element(element.tag, attrib=dict(element.attrib), nsmap={**own, "wsu": ns.WSU})
+    own = {p: u for p, u in element.nsmap.items() if parent.nsmap.get(p) != u}
+    twin = etree.SubElement(parent, element.tag, nsmap={**own, "wsu": ns.WSU})
+    element.addprevious(twin)
+    twin.attrib.update(element.attrib)
     twin.text, twin.tail = element.text, element.tail
     twin.extend(list(element))
-    parent.replace(element, twin)
+    parent.remove(element)
     return twin
 
 

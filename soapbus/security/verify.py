@@ -80,12 +80,13 @@ class Verifier:
 
     def verify(self, envelope: bytes | etree._Element, now: datetime | None = None) -> Verified:
         """Verify a signed SOAP 1.1 envelope (bytes as received, or a parsed element)."""
-        now = now or datetime.now(timezone.utc)
+        now = _aware(now)
         root = self._load(envelope)
         parts = locate(root, self.policy.actor)
         stamp = timestamp.read(parts.timestamp)
         timestamp.check_fresh(stamp, now, self.policy)
         info = signedinfo.read(parts.signature, _wss_rules(self.policy.allow_sha1))
+        _check_transforms(info)
         index = ids.IdIndex(root)
         resolved = _resolve(info, index, parts)
         targets = [target for _, target in resolved]
@@ -118,6 +119,22 @@ class Verifier:
             if not self.replay.remember_once(nonce_scope(source), nonce, until):
                 raise faults.invalid(f"ReplayDetection Nonce {nonce!r} was already used by Source {source!r}: "
                                      "the message is a replay")
+
+
+def _aware(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(timezone.utc)
+    if now.tzinfo is None:
+        raise ValueError("now must carry a time zone (timestamps on the wire do)")
+    return now
+
+
+def _check_transforms(info: signedinfo.SignedInfo) -> None:
+    # Without a final exclusive C14N, a same-document reference is canonicalised inclusively,
+    # which drags the Envelope's namespace context into the digest: not what WSS signers send.
+    for ref in info.references:
+        if not ref.transforms or ref.transforms[-1] != ns.EXC_C14N:
+            raise faults.invalid(f"Reference {ref.uri} must end with the exclusive C14N transform")
 
 
 def _resolve(info: signedinfo.SignedInfo, index: ids.IdIndex, parts: Parts) -> Resolved:

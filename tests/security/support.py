@@ -72,14 +72,16 @@ def command(env):
     return one(env, "//edc:command")
 
 
-def resign(env: etree._Element, key: SigningKey) -> etree._Element:
+def resign(env: etree._Element, key: SigningKey, plain_ids=()) -> etree._Element:
     """Recompute every digest and the signature value over the envelope as it now stands.
 
     Attacks built with this carry a genuinely valid signature, so only the Verifier's
-    structural checks can stop them.
+    structural checks can stop them. `plain_ids` are elements identified by an unqualified Id.
     """
     ctx = xmlsec.SignatureContext()
     ctx.key = key.key
+    for element in plain_ids:
+        ctx.register_id(element, "Id")
     for element in env.iter(etree.Element):
         if element.get(ns.WSU_ID):
             ctx.register_id(element, "Id", ns.WSU)

@@ -10,8 +10,8 @@ from soapbus.security import (FAILED_AUTHENTICATION, INVALID_SECURITY, INVALID_S
                               Policy, SecurityFault, TrustStore, Verifier, sign_envelope, ns)
 from soapbus.security.timestamp import parse_utc
 
-from .support import (MemoryReplay, body, command, downgrade_to_sha1, envelope, minutes, one, security, signed, utcnow,
-                      wire)
+from .support import (MemoryReplay, body, command, downgrade_to_sha1, envelope, minutes, one, resign, security, signed,
+                      utcnow, wire)
 
 
 def refused(verifier, data, code) -> SecurityFault:
@@ -219,3 +219,30 @@ def test_structural_refusals(mutate, code, keys, verifier):
 def test_fractions_of_any_length_are_read():
     assert parse_utc("2026-01-01T00:00:00.1234567Z", "t").microsecond == 123456
     assert parse_utc("2026-01-01T01:00:00+01:00", "t") == parse_utc("2026-01-01T00:00:00Z", "t")
+
+
+def _body_reference(env):
+    return one(env, f"//ds:Reference[@URI='#{body(env).get(ns.WSU_ID)}']")
+
+
+def test_a_plain_id_attribute_is_resolved_too(keys, verifier):
+    """Some stacks put an unqualified Id on the Body; xmlsec is told about exactly that attribute."""
+    env = signed(keys.mdms)
+    reference = _body_reference(env)
+    body(env).set("Id", "plain-body")
+    del body(env).attrib[ns.WSU_ID]
+    reference.set("URI", "#plain-body")
+    resign(env, keys.mdms, plain_ids=[body(env)])
+    assert verifier.verify(wire(env)).source == "MDMS"
+
+
+def test_a_reference_must_end_with_exclusive_c14n(keys, verifier):
+    env = signed(keys.mdms)
+    transforms = _body_reference(env).find(f"{{{ns.DS}}}Transforms")
+    transforms.getparent().remove(transforms)
+    assert "exclusive C14N" in refused(verifier, resign(env, keys.mdms), INVALID_SECURITY).reason
+
+
+def test_a_naive_verification_time_is_a_programming_error(keys, verifier):
+    with pytest.raises(ValueError):
+        verifier.verify(signed(keys.mdms), now=utcnow().replace(tzinfo=None))
