@@ -58,7 +58,7 @@ def _header(message: etree._Element) -> etree._Element:
 def sign_62325(message_element: etree._Element, key: SigningKey, *, algorithm: str | None = None) -> etree._Element:
     """A signed standalone copy of `message_element` (which is left untouched)."""
     chosen = algorithm or key.algorithm
-    if chosen != key.algorithm or chosen not in algorithms.SIGNING:
+    if chosen != key.algorithm:
         raise ValueError(f"a {key.algorithm} key cannot make a {chosen!r} signature")
     message = parse_bytes(etree.tostring(copy.deepcopy(message_element)), "message to sign")
     # Unused declarations could be lost when the message is later embedded in an envelope
@@ -78,9 +78,9 @@ def sign_62325(message_element: etree._Element, key: SigningKey, *, algorithm: s
     return message
 
 
-_RULES = {allow: signedinfo.Rules(frozenset({ns.C14N10, ns.EXC_C14N}),
-                                  frozenset({ns.ENVELOPED, ns.C14N10, ns.EXC_C14N}), allow)
-          for allow in (False, True)}
+def _rules(allow_sha1: bool) -> signedinfo.Rules:
+    return signedinfo.Rules(frozenset({ns.C14N10, ns.EXC_C14N}), frozenset({ns.ENVELOPED, ns.C14N10, ns.EXC_C14N}),
+                            allow_sha1)
 
 
 def verify_62325(message_element: etree._Element | bytes, trust: TrustStore, *, now: datetime | None = None,
@@ -91,7 +91,7 @@ def verify_62325(message_element: etree._Element | bytes, trust: TrustStore, *, 
         raise ValueError("now must carry a time zone")
     message = standalone(message_element, max_bytes)
     signature = _the_signature(message)
-    info = signedinfo.read(signature, _RULES[allow_sha1])
+    info = signedinfo.read(signature, _rules(allow_sha1))
     _check_reference(info)
     if next(message.iter(etree.Comment, etree.ProcessingInstruction), None) is not None:
         # URI="" leaves comments out of the digest, so they could change what naive code reads.
