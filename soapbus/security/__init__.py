@@ -3,7 +3,7 @@
 A library: it signs and verifies elements, and knows nothing of transports. Verification
 returns only what the signature covers (`Verified.body`); callers use that and nothing else.
 """
-from . import pki
+from . import ns, pki
 from .binding import Allowed, check_source_binding
 from .c62325 import Verified62325, sign_62325, verify_62325
 from .faults import (CODES, FAILED_AUTHENTICATION, FAILED_CHECK, INVALID_SECURITY, INVALID_SECURITY_TOKEN,
@@ -16,7 +16,7 @@ from .trust import TrustStore
 from .verify import Verified, Verifier
 
 __all__ = [
-    "pki", "Allowed", "check_source_binding", "Verified62325", "sign_62325", "verify_62325", "CODES",
+    "ns", "pki", "Allowed", "check_source_binding", "Verified62325", "sign_62325", "verify_62325", "CODES",
     "FAILED_AUTHENTICATION", "FAILED_CHECK", "INVALID_SECURITY", "INVALID_SECURITY_TOKEN", "MESSAGE_EXPIRED",
     "SecurityFault", "SigningKey", "Policy", "ReplayMemory", "sign_envelope", "TrustStore", "Verified", "Verifier",
 ]
