@@ -41,7 +41,19 @@ def test_sqlite_creates_parent_directory_and_configures_connections(tmp_path):
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL: safe under WAL
     assert path.is_file()
+
+
+def test_sqlite_durable_fsync_syncs_every_commit(tmp_path):
+    with Store(f"sqlite:///{tmp_path / 'soapbus.db'}", durable_fsync=True) as store:
+        store.create_schema()
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        with store.unit_of_work() as uow:
+            assert uow.claim("CIS", "m-1") is True
+        assert store.stored_reply("CIS", "m-1") is None
 
 
 @pytest.mark.parametrize("url, options, message", [

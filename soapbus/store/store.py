@@ -104,13 +104,17 @@ class Store:
     """The database behind soapbus: journal, idempotency claims, CIM objects, replay memory."""
 
     def __init__(self, url: str, *, schema: str | None = None, clock: Clock = utc_now,
-                 busy_timeout: float = 30.0):
+                 busy_timeout: float = 30.0, durable_fsync: bool = False):
         """url: sqlite:///path/to.db or postgresql+psycopg://...; schema: a PostgreSQL schema to
         keep the tables in (created by create_schema); clock: where timestamps come from;
-        busy_timeout: seconds a SQLite writer waits for another before giving up."""
+        busy_timeout: seconds a SQLite writer waits for another before giving up;
+        durable_fsync: on SQLite, fsync every commit (synchronous=FULL) so that committed units
+        of work survive an operating-system crash or power loss too, not only a process crash
+        (see soapbus.store.db for the trade-off)."""
         self._schema = schema
         self._clock = clock
-        self._engine = make_store_engine(url, schema=schema, busy_timeout=busy_timeout)
+        self._engine = make_store_engine(url, schema=schema, busy_timeout=busy_timeout,
+                                         durable_fsync=durable_fsync)
         self._open_units = threading.local()
 
     @property
