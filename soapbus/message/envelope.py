@@ -333,8 +333,13 @@ def build_payload(parent, p: Payload, tag: str | None = None) -> etree._Element:
 
 
 def _copy(el: etree._Element) -> etree._Element:
-    # Appending moves an lxml element; copying keeps the caller's tree intact.
-    return etree.fromstring(etree.tostring(el)) if el.getparent() is not None else el
+    # Appending moves an lxml element; copying keeps the caller's tree intact. A copy carries
+    # every namespace its old ancestors declared: drop the ones it does not use.
+    if el.getparent() is None:
+        return el
+    copy = etree.fromstring(etree.tostring(el))
+    etree.cleanup_namespaces(copy)
+    return copy
 
 
 def to_element(msg: Message, wrapper: str | None = None, part_ns: str | None = None) -> etree._Element:
