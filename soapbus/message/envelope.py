@@ -17,7 +17,9 @@ from lxml import etree
 
 from . import codes
 from .errors import MessageError
-from .namespaces import MSG, MSG_ACCEPTED
+from .namespaces import ABSTRACT, MSG, MSG_ACCEPTED, SOAP11_ENV
+
+_ENVELOPE_NAMESPACES = (*MSG_ACCEPTED, SOAP11_ENV, ABSTRACT)
 
 E = etree.Element
 SE = etree.SubElement
@@ -338,7 +340,9 @@ def _copy(el: etree._Element) -> etree._Element:
     if el.getparent() is None:
         return el
     copy = etree.fromstring(etree.tostring(el))
-    etree.cleanup_namespaces(copy)
+    # Only envelope namespaces are dropped: a profile prefix may be used inside text (xsi:type).
+    keep = [prefix for prefix, uri in copy.nsmap.items() if prefix and uri not in _ENVELOPE_NAMESPACES]
+    etree.cleanup_namespaces(copy, keep_ns_prefixes=keep)
     return copy
 
 
