@@ -22,10 +22,13 @@ its commits are durable as the server is configured (synchronous_commit).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.sql import Insert
 
 # Connection execution option: the transaction about to begin will write.
 WRITE_OPTION = "soapbus_store_write"
@@ -44,6 +47,16 @@ def make_store_engine(url: str, *, schema: str | None, busy_timeout: float,
     if backend == "postgresql":
         return _postgresql_engine(parsed, schema)
     raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
+
+
+def per_dialect(build: Callable[[Callable[..., Insert]], Insert]) -> dict[str, Insert]:
+    """One statement per supported dialect, built once, from that dialect's insert() (the one
+    that knows ON CONFLICT); look it up with connection.dialect.name when executing.
+
+    The result's rowcount tells whether a row went in: SQLAlchemy keeps an INSERT's rowcount
+    only when asked (preserve_rowcount), as PostgreSQL's INSERT also returns the new id."""
+    return {name: build(insert).execution_options(preserve_rowcount=True)
+            for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))}
 
 
 def check_schema_name(schema: str) -> str:

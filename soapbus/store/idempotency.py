@@ -6,16 +6,27 @@ becomes visible to others when that transaction commits and disappears if it rol
 request whose processing failed can be delivered again. On PostgreSQL a second INSERT of a key
 that another open transaction has inserted waits for that transaction to end; on SQLite the
 second writer waits at BEGIN IMMEDIATE. Either way the loser sees the winner's committed reply.
+
+The claim is INSERT ... ON CONFLICT (source, message_id) DO NOTHING: a duplicate inserts no row
+instead of raising, so it needs no savepoint to keep the caller's transaction usable, and the
+row count tells the winner from the loser. PostgreSQL still makes it wait for an open
+transaction that inserted the same key, then does nothing if that one commits.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, select, update
 
+from .db import per_dialect
 from .errors import UnknownClaim
 from .schema import processed_message as pm
+
+_CLAIM = per_dialect(lambda insert: insert(pm).on_conflict_do_nothing(index_elements=[pm.c.source, pm.c.message_id]))
+_KEY = (pm.c.source == bindparam("k_source"), pm.c.message_id == bindparam("k_message_id"))
+# The SET clause comes from the parameters: reply, reply_journal_id, replied_at.
+_SET_REPLY = update(pm).where(*_KEY)
+_REPLY = select(pm.c.reply).where(*_KEY)
 
 
 def source_key(source: str | None) -> str:
@@ -26,39 +37,25 @@ def source_key(source: str | None) -> str:
 def claim(conn: Connection, source: str | None, message_id: str, claimed_at: datetime) -> bool:
     _check_message_id(message_id)
     row = {"source": source_key(source), "message_id": message_id, "claimed_at": claimed_at}
-    try:
-        # A savepoint, so that a duplicate leaves the caller's transaction usable (PostgreSQL
-        # would otherwise refuse every further statement in it).
-        with conn.begin_nested():
-            conn.execute(insert(pm).values(row))
-    except IntegrityError:
-        if _claim_exists(conn, source, message_id):
-            return False
-        raise
-    return True
+    return conn.execute(_CLAIM[conn.dialect.name], row).rowcount == 1
 
 
 def set_reply(conn: Connection, source: str | None, message_id: str, reply: bytes,
               journal_id: int | None, replied_at: datetime) -> None:
     _check_message_id(message_id)
-    result = conn.execute(
-        update(pm).where(*_key(source, message_id))
-        .values(reply=bytes(reply), reply_journal_id=journal_id, replied_at=replied_at))
+    result = conn.execute(_SET_REPLY, {**_key(source, message_id), "reply": bytes(reply),
+                                       "reply_journal_id": journal_id, "replied_at": replied_at})
     if result.rowcount == 0:
         raise UnknownClaim(source_key(source), message_id)
 
 
 def stored_reply(conn: Connection, source: str | None, message_id: str) -> bytes | None:
-    reply = conn.execute(select(pm.c.reply).where(*_key(source, message_id))).scalar()
+    reply = conn.execute(_REPLY, _key(source, message_id)).scalar()
     return None if reply is None else bytes(reply)
 
 
-def _claim_exists(conn: Connection, source: str | None, message_id: str) -> bool:
-    return conn.execute(select(pm.c.id).where(*_key(source, message_id))).first() is not None
-
-
-def _key(source: str | None, message_id: str):
-    return pm.c.source == source_key(source), pm.c.message_id == message_id
+def _key(source: str | None, message_id: str) -> dict[str, str]:
+    return {"k_source": source_key(source), "k_message_id": message_id}
 
 
 def _check_message_id(message_id: str) -> None:

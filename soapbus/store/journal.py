@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Select, insert, select
+from sqlalchemy import Connection, Select, bindparam, insert, select
 
 from soapbus.message import KINDS, Header
 
@@ -36,6 +36,14 @@ class JournalEntry:
 
 _SUMMARY_COLUMNS = [c for c in journal.c if c.name != "raw"]
 
+# Built once: executing a prebuilt statement with a parameter dict goes straight to SQLAlchemy's
+# compiled cache, where building one per call would coerce every value and hash the statement anew.
+_INSERT = insert(journal)
+_BY_ID = select(journal).where(journal.c.id == bindparam("entry_id"))
+_BY_MESSAGE_ID = select(journal).where(journal.c.message_id == bindparam("message_id")).order_by(journal.c.id)
+_BY_CORRELATION_ID = (select(journal).where(journal.c.correlation_id == bindparam("correlation_id"))
+                      .order_by(journal.c.id))
+
 
 def write_entry(conn: Connection, received_at: datetime, direction: str, raw: bytes, *,
                 header: Header | None, kind: str, peer: str | None, outcome: str,
@@ -46,7 +54,7 @@ def write_entry(conn: Connection, received_at: datetime, direction: str, raw: by
         "outcome": outcome, "reply_code": reply_code, "reason": reason, "related_id": related_id,
         "size": len(raw), "raw": bytes(raw), **_header_fields(header),
     }
-    result = conn.execute(insert(journal).values(row))
+    result = conn.execute(_INSERT, row)
     return int(result.inserted_primary_key[0])
 
 
@@ -77,21 +85,20 @@ def list_entries(conn: Connection, *, limit: int, direction: str | None,
 
 
 def get_entry(conn: Connection, entry_id: int) -> JournalEntry | None:
-    found = _entries(conn, select(journal).where(journal.c.id == entry_id))
+    found = _entries(conn, _BY_ID, {"entry_id": entry_id})
     return found[0] if found else None
 
 
 def entries_by_message_id(conn: Connection, message_id: str) -> list[JournalEntry]:
-    return _entries(conn, select(journal).where(journal.c.message_id == message_id).order_by(journal.c.id))
+    return _entries(conn, _BY_MESSAGE_ID, {"message_id": message_id})
 
 
 def entries_by_correlation_id(conn: Connection, correlation_id: str) -> list[JournalEntry]:
-    query = select(journal).where(journal.c.correlation_id == correlation_id).order_by(journal.c.id)
-    return _entries(conn, query)
+    return _entries(conn, _BY_CORRELATION_ID, {"correlation_id": correlation_id})
 
 
-def _entries(conn: Connection, query: Select) -> list[JournalEntry]:
-    return [_entry(row._mapping) for row in conn.execute(query)]
+def _entries(conn: Connection, query: Select, params: dict | None = None) -> list[JournalEntry]:
+    return [_entry(row._mapping) for row in conn.execute(query, params)]
 
 
 def _entry(row) -> JournalEntry:
