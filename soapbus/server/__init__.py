@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ..store import Store
 from . import cimstore
 from .config import ServerConfig
+from .guard import Guard, SecurityConfig
 from .handlers import HandlerRegistry, HandlerRequest, HandlerResult, registry
 from .pipeline import Processor
 
@@ -48,7 +49,11 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
     processor = build_processor(config, store, handlers)
     threadpool = reactor.getThreadPool()
     threadpool.adjustPoolsize(maxthreads=config.thread_pool_size)
-    site = build_site(reactor, threadpool, processor, config.max_body_bytes)
+    guard = Guard(config.security, replay_memory=store)
+    for problem in guard.check_ready():
+        log.warning("signed interfaces %s will refuse requests: %s",
+                    ", ".join(sorted(config.security.signed_interfaces)), problem)
+    site = build_site(reactor, threadpool, processor, config.max_body_bytes, guard)
     port = reactor.listenTCP(config.port, site, interface=config.host)
     return Running(config, store, processor, port)
 
@@ -62,5 +67,5 @@ def run(config: ServerConfig, on_ready=None) -> None:
     reactor.run()
 
 
-__all__ = ["ServerConfig", "start", "run", "Running", "HandlerRegistry", "HandlerRequest", "HandlerResult",
+__all__ = ["ServerConfig", "SecurityConfig", "start", "run", "Running", "HandlerRegistry", "HandlerRequest", "HandlerResult",
            "registry", "build_processor"]

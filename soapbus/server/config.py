@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .guard import SecurityConfig
+
 DEFAULT_PORT = 8061
 
 
@@ -19,6 +21,7 @@ class ServerConfig:
     required_header_fields: tuple[str, ...] = ("MessageID", "Timestamp")
     thread_pool_size: int = 10
     handler_modules: list[str] = field(default_factory=list)  # imported at start-up to register handlers
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Callable
 
 from lxml import etree
 
-from ..message import (HEADER_FIELDS, Error, EventMessage, FaultMessage, Header, MessageError, Payload, Reply,
-                       RequestMessage, ResponseMessage, codes, soap, verbs)
+from ..message import (HEADER_FIELDS, Error, FaultMessage, Header, MessageError, Payload, Reply, RequestMessage,
+                       ResponseMessage, codes, parse_bytes, soap, verbs)
 from ..message import envelope as env
 from ..message.replies import reply_to
 from ..profiles import Noun, Operation, Service
@@ -29,10 +30,11 @@ MAX_ID_LENGTH = 200  # MessageIDs are indexed; PostgreSQL b-tree entries must st
 @dataclass
 class InboundCall:
     raw: bytes
-    unwrapped: soap.Unwrapped
+    unwrapped: soap.Unwrapped  # its `message` is what the signature covered, when the request was signed
     service: Service
     operation: Operation
     peer: str | None
+    sign: Callable[[etree._Element], etree._Element] | None = None  # signs the answer envelope, if it must be
 
 
 @dataclass
@@ -129,13 +131,13 @@ class Processor:
                     raise _AlreadyClaimed()
                 result = self._run_handler(uow, call, msg, noun, documents)
                 response = reply_to(header, result.reply, _shaped_payload(msg, result.payload), source=self.source)
-                body = self._envelope_bytes(call, response)
+                body, unsigned = self._answer_bytes(call, response)
                 in_id = uow.journal("in", call.raw, header=header, kind=msg.kind, peer=call.peer,
                                     outcome="processed", reply_code=_first_code(result.reply))
                 out_id = uow.journal("out", body, header=response.header, kind=response.kind, peer=call.peer,
                                      outcome="replied", reply_code=_first_code(result.reply), related_id=in_id)
-                if header.message_id:
-                    uow.set_reply(header.source, header.message_id, body, out_id)
+                if header.message_id:  # kept unsigned: a re-delivery gets it signed afresh
+                    uow.set_reply(header.source, header.message_id, unsigned, out_id)
             return Outcome(200, body, out_id)
         except _AlreadyClaimed:  # another worker claimed it between our look-up and our insert
             previous = self.store.stored_reply(header.source, header.message_id)
@@ -166,7 +168,7 @@ class Processor:
 
     def _answer_rejected(self, call: InboundCall, msg, error: Error, outcome: str = "rejected") -> Outcome:
         response = reply_to(msg.header, Reply(result=codes.FAILED, errors=[error]), source=self.source)
-        body = self._envelope_bytes(call, response)
+        body, _ = self._answer_bytes(call, response)
         return self._journal_pair(call.raw, call.peer, msg.header, msg.kind, body, response.header,
                                   "ResponseMessage", outcome, error, 200)
 
@@ -179,6 +181,8 @@ class Processor:
                                   error, 500)
 
     def _answer_duplicate(self, call: InboundCall, msg, previous: bytes) -> Outcome:
+        if call.sign is not None:  # same answer, fresh Timestamp and signature
+            previous = soap.to_bytes(call.sign(parse_bytes(previous, "stored reply")))
         with self.store.unit_of_work() as uow:
             in_id = uow.journal("in", call.raw, header=msg.header, kind=msg.kind, peer=call.peer,
                                 outcome="duplicate", reason="MessageID already processed; earlier reply repeated")
@@ -208,8 +212,13 @@ class Processor:
         wrapper = f"{{{service.message_ns}}}{service.noun}{message.kind}"
         return env.to_element(message, wrapper=wrapper, part_ns=service.message_ns)
 
-    def _envelope_bytes(self, call: InboundCall, message) -> bytes:
-        return soap.to_bytes(soap.envelope(self._wrap(call, message)))
+    def _answer_bytes(self, call: InboundCall, message) -> tuple[bytes, bytes]:
+        """(bytes for the wire, bytes to keep for re-delivery): signed and unsigned where signing applies."""
+        envelope = soap.envelope(self._wrap(call, message))
+        unsigned = soap.to_bytes(envelope)
+        if call.sign is None:
+            return unsigned, unsigned
+        return soap.to_bytes(call.sign(envelope)), unsigned
 
     def _documents(self, msg, noun: Noun | None) -> list[etree._Element]:
         payload = getattr(msg, "payload", None)

@@ -148,7 +148,7 @@ Schemas under <a href="{base}/xsd/">{base}/xsd/</a>.</p>
         return page.encode("utf-8")
 
 
-def build_site(reactor, threadpool, processor, max_body_bytes: int) -> server.Site:
+def build_site(reactor, threadpool, processor, max_body_bytes: int, guard) -> server.Site:
     from . import spyne_app
 
     root = resource.Resource()
@@ -162,7 +162,7 @@ def build_site(reactor, threadpool, processor, max_body_bytes: int) -> server.Si
     soap_dir = resource.Resource()
     root.putChild(b"soap", soap_dir)
     for svc in services():
-        endpoint = SoapEndpoint(svc, spyne_app.build(svc, processor), processor, max_body_bytes)
+        endpoint = SoapEndpoint(svc, spyne_app.build(svc, processor), processor, max_body_bytes, guard)
         soap_dir.putChild(svc.name.encode("ascii"), SoapResource(reactor, threadpool, svc, endpoint))
     site = server.Site(root)
 

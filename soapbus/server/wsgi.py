@@ -6,11 +6,14 @@ parser, and every refusal is journaled and answered as a SOAP Fault whose detail
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 
 from ..message import Error, FaultMessage, MessageError, Reply, codes, soap
 from ..message import envelope as env
 from ..profiles import Service
+from ..security import SecurityFault
+from .guard import Guard
 from .pipeline import InboundCall, Outcome, Processor
 from .spyne_app import CALL_KEY, HTTP_STATUS, operation_for
 
@@ -20,8 +23,9 @@ SOAP11_CONTENT_TYPES = ("text/xml",)
 
 
 class SoapEndpoint:
-    def __init__(self, service: Service, spyne_wsgi, processor: Processor, max_body_bytes: int):
+    def __init__(self, service: Service, spyne_wsgi, processor: Processor, max_body_bytes: int, guard: Guard):
         self.service = service
+        self.guard = guard
         self.spyne_wsgi = spyne_wsgi
         self.processor = processor
         self.max_body_bytes = max_body_bytes
@@ -45,7 +49,15 @@ class SoapEndpoint:
                 f"{unwrapped.operation.tag} is not an operation of {self.service.name}; "
                 f"it offers {', '.join(op.name for op in self.service.operations)}"))
             return self._respond(start_response, self._refuse(raw, peer, "soapenv:Client", error, 500))
-        environ[CALL_KEY] = InboundCall(raw, unwrapped, self.service, operation, peer)
+        try:
+            verdict = self.guard.inbound(self.service, raw, unwrapped)
+        except SecurityFault as fault:
+            body = soap.to_bytes(fault.fault_envelope())
+            error = Error(code=fault.code, level="FATAL", reason=fault.reason)
+            return self._respond(start_response, self.processor.journal_refusal(raw, peer, body, error, 500))
+        unwrapped = dataclasses.replace(unwrapped, message=verdict.message)
+        environ[CALL_KEY] = InboundCall(raw, unwrapped, self.service, operation, peer,
+                                        sign=self.guard.signer_for(self.service, verdict))
         environ["wsgi.input"] = io.BytesIO(raw)
         environ["CONTENT_LENGTH"] = str(len(raw))
         return self.spyne_wsgi(environ, start_response)
