@@ -1,9 +1,10 @@
-"""The `soapbus` command: serve, call, journal."""
+"""The `soapbus` command: serve, call, journal, certs."""
 from __future__ import annotations
 
 import click
 
 from .call import call
+from .certs import certs
 from .journal import journal
 from .serve import serve
 
@@ -16,6 +17,7 @@ def cli() -> None:
 
 cli.add_command(serve)
 cli.add_command(call)
+cli.add_command(certs)
 cli.add_command(journal)
 
 

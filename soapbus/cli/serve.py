@@ -6,6 +6,7 @@ import logging
 import click
 
 from .common import DEFAULT_PORT, data_option, database_option, server_config
+from .security_options import security_config, security_options
 
 
 @click.command()
@@ -19,15 +20,21 @@ from .common import DEFAULT_PORT, data_option, database_option, server_config
               help="Largest request body accepted, in bytes.")
 @click.option("--handlers", "handler_modules", multiple=True, metavar="MODULE",
               help="Python module that registers business handlers on import (repeatable).")
+@security_options
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def serve(host, port, data_dir, database_url, source, max_body_bytes, handler_modules, log_level):
-    """Start the SOAP endpoints (SQLite in the data folder unless --database is given)."""
+def serve(host, port, data_dir, database_url, source, max_body_bytes, handler_modules, log_level, **security):
+    """Start the SOAP endpoints (SQLite in the data folder unless --database is given).
+
+    I1 and I9 require WS-Security signed requests and sign their answers: give the server a
+    key (--server-key/--server-cert) and trust anchors (--trust-ca or --pin), or --certs DIR.
+    """
     from ..server import run
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = server_config(data_dir, database_url, host=host, port=port, source=source,
-                           max_body_bytes=max_body_bytes, handler_modules=list(handler_modules))
+                           max_body_bytes=max_body_bytes, handler_modules=list(handler_modules),
+                           security=security_config(**security))
 
     def announce(running):
         click.echo(f"soapbus listening on {running.url}")
@@ -35,7 +42,10 @@ def serve(host, port, data_dir, database_url, source, max_body_bytes, handler_mo
         click.echo(f"  endpoints.json:  {running.url}/endpoints.json")
         for service in sorted({s.name for s in _services()}):
             click.echo(f"  WSDL: {running.url}/wsdl/{service}.wsdl")
-        click.echo(f"  database: {config.resolved_database_url()}", nl=True)
+        click.echo(f"  database: {config.resolved_database_url()}")
+        sec = config.security
+        click.echo(f"  signing required on: {', '.join(sorted(sec.signed_interfaces)) if not sec.require_signing_everywhere else 'every interface'}"
+                   f"; server key: {'yes' if sec.key else 'NONE'}; trust: {'yes' if sec.trust else 'NONE'}")
 
     from sqlalchemy.exc import SQLAlchemyError
     from twisted.internet.error import CannotListenError

@@ -23,7 +23,8 @@ from zeep.transports import Transport
 from .. import message as m
 from ..message import MessageError, codes, namespaces, soap, verbs
 from .data import to_data
-from .errors import FailedReply, NotOffered, SoapFaultError, TransportError
+from ..security import SecurityFault, Verifier, sign_envelope
+from .errors import FailedReply, NotOffered, SecurityError, SoapFaultError, TransportError
 
 
 @dataclass
@@ -134,11 +135,17 @@ class Client:
 
     def __init__(self, *wsdls: str, source: str | None = None, context: str | None = None,
                  user: m.User | None = None, timeout: float = 30, session: requests.Session | None = None,
-                 plugins=(), wsse=None, raise_on_failed: bool = True, transport: Transport | None = None):
+                 plugins=(), wsse=None, raise_on_failed: bool = True, transport: Transport | None = None,
+                 signing_key=None, trust=None, policy=None, key_reference: str = "bst", algorithm: str | None = None):
         if not wsdls:
             raise ValueError("give at least one WSDL URL, WSDL file or endpoint URL")
         self.source = source
         self.context = context
+        # WS-Security: the key is loaded once by the caller (soapbus.security.SigningKey.load), never per call
+        self.signing_key = signing_key
+        self.key_reference = key_reference
+        self.algorithm = algorithm
+        self.verifier = Verifier(trust, policy) if trust is not None else None
         self.user = user
         self.raise_on_failed = raise_on_failed
         if transport is None:
@@ -220,6 +227,9 @@ class Client:
         envelope, headers = zeep_plugins.apply_egress(target.client, envelope, headers, target.operation, options)
         if target.client.wsse is not None:
             envelope, headers = target.client.wsse.apply(envelope, headers)
+        if self.signing_key is not None:
+            envelope = sign_envelope(envelope, self.signing_key, key_reference=self.key_reference,
+                                     algorithm=self.algorithm)
         try:
             response = target.client.transport.post_xml(target.address, envelope, headers)
         except requests.RequestException as exc:
@@ -244,8 +254,9 @@ class Client:
             raise SoapFaultError(fault.code, fault.reason, _fault_message(fault.detail), response.status_code)
         if target.client.wsse is not None:
             target.client.wsse.verify(envelope)
+        element = self._verified_message(response.content) if self.verifier is not None else unwrapped.message
         try:
-            message = m.parse(unwrapped.message, "ResponseMessage")
+            message = m.parse(element, "ResponseMessage")
         except MessageError as exc:
             raise TransportError(f"{target.address} answered something that is not a 61968 ResponseMessage: "
                                  f"{exc.reason}", response.status_code, response.content) from None
@@ -253,6 +264,17 @@ class Client:
         if self.raise_on_failed and result.result == codes.FAILED:
             raise FailedReply(result)
         return result
+
+
+    def _verified_message(self, content: bytes) -> etree._Element:
+        """Only what the server's signature covers is read, never the rest of the envelope."""
+        try:
+            verified = self.verifier.verify(content)
+        except SecurityFault as fault:
+            raise SecurityError(fault.code, f"the response did not verify: {fault.reason}") from None
+        if verified.message is None:
+            raise SecurityError("wsse:InvalidSecurity", "the signed Body does not hold exactly one message")
+        return verified.message
 
 
 def _payload(payload, compress: bool) -> m.Payload:

@@ -45,5 +45,14 @@ class FailedReply(SoapbusClientError):
         return [e.code for e in self.reply.errors]
 
 
+class SecurityError(SoapbusClientError):
+    """A response that should have been signed did not verify (bad, missing or untrusted signature)."""
+
+    def __init__(self, code: str, reason: str):
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
 class NotOffered(SoapbusClientError):
     """None of the client's WSDLs offers an operation for this noun and verb."""
