@@ -169,3 +169,55 @@ def test_noun_and_key_are_required(store, noun, key):
     with store.unit_of_work() as uow:
         with pytest.raises(ValueError):
             uow.object_insert(noun, key, ITEM, b"<x/>")
+
+
+def test_bad_names_store_nothing_and_the_transaction_goes_on(store):
+    insert(store, "mr-1", names=[("Meter 1", None)])
+    with store.unit_of_work() as uow:
+        with pytest.raises(ValueError, match="name"):
+            uow.object_insert(NOUN, "mr-2", ITEM, reading("mr-2"), names=[("ok", None), ("", "serialNumber")])
+        with pytest.raises(DuplicateObject):  # a duplicate is still reported as one, bad names or not
+            uow.object_insert(NOUN, "mr-1", ITEM, reading("mr-1"), names=[("", None)])
+        with pytest.raises(ValueError, match="name"):
+            uow.object_update(NOUN, "mr-1", reading("mr-1", "2"), names=[("", None)])
+        with pytest.raises(UnknownObject):  # and an unknown object as unknown
+            uow.object_update(NOUN, "nobody", reading("nobody"), names=[("", None)])
+        uow.object_insert(NOUN, "mr-3", ITEM, reading("mr-3"))
+    assert get(store, "mr-2") is None
+    assert (get(store, "mr-1").version, get(store, "mr-1").names) == (1, (("Meter 1", None),))
+    assert get(store, "mr-3") is not None
+
+
+class SmartStr(str):
+    """Like lxml's smart strings: a str subclass that would keep its document alive."""
+
+
+def test_writes_return_what_a_read_returns(clocked_store):
+    names = [(SmartStr(f"name {n}"), SmartStr("type") if n % 2 else None) for n in range(7, 0, -1)]
+    with clocked_store.unit_of_work() as uow:
+        inserted = uow.object_insert(SmartStr(NOUN), SmartStr("mr-1"), SmartStr(ITEM), bytearray(reading("mr-1")),
+                                     names=names)
+        assert uow.object_get(NOUN, "mr-1") == inserted
+        updated = uow.object_update(NOUN, "mr-1", reading("mr-1", "2"), names=names[::-1], item_type="Other")
+        assert uow.object_get(NOUN, "mr-1") == updated
+        closed = uow.object_set_status(NOUN, "mr-1", "closed")
+        assert uow.object_get(NOUN, "mr-1") == closed
+    assert get(clocked_store, "mr-1") == closed
+    assert [type(value) for value in (inserted.noun, inserted.key, inserted.item_type, inserted.names[0][0])] == [str] * 4
+    assert type(inserted.xml) is bytes
+    assert inserted.names == tuple(names) and closed.names == tuple(names[::-1])
+    assert (updated.version, closed.version, closed.item_type, closed.xml) == (2, 3, "Other", reading("mr-1", "2"))
+
+
+def test_updates_without_update_returning(store, monkeypatch):
+    """Where the database has no UPDATE ... RETURNING (SQLite before 3.35) the row is read back."""
+    insert(store, "mr-1", names=[("Meter 1", None)])
+    monkeypatch.setattr(store.engine.dialect, "update_returning", False)
+    with store.unit_of_work() as uow:
+        updated = uow.object_update(NOUN, "mr-1", reading("mr-1", "2"))
+        assert (updated.version, updated.xml, updated.names) == (2, reading("mr-1", "2"), (("Meter 1", None),))
+        assert uow.object_set_status(NOUN, "mr-1", "canceled") == uow.object_get(NOUN, "mr-1")
+        with pytest.raises(UnknownObject):
+            uow.object_update(NOUN, "nobody", reading("nobody"), names=[("x", None)])
+        with pytest.raises(UnknownObject):
+            uow.object_set_status(NOUN, "nobody", "closed")
