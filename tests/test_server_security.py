@@ -31,7 +31,8 @@ def test_pki(tmp_path_factory):
 def server(tmp_path_factory, test_pki):
     proc = start_server(tmp_path_factory.mktemp("secure"), extra_args=[
         "--server-key", str(test_pki.server.key), "--server-cert", str(test_pki.server.cert),
-        "--trust-ca", str(test_pki.ca.cert), "--mode-62325", "ExecuteSwitchingPlans"])
+        "--trust-ca", str(test_pki.ca.cert), "--mode-62325", "ExecuteSwitchingPlans",
+        "--known-cert", str(test_pki.mdms.cert)])
     yield proc
     proc.stop()
 
@@ -86,10 +87,24 @@ def test_signed_i9_round_trip_with_the_client(server, keys, trust):
     assert mrid in objects(server)
 
 
-def test_ecdsa_signed_request_and_issuer_serial_reference(server, keys, trust):
-    client = Client(f"{server.url}/soap/ExecuteControls", source="SCADA", signing_key=keys["ecdsa"], trust=trust,
-                    key_reference="bst")
+def test_ecdsa_signed_request(server, keys, trust):
+    client = Client(f"{server.url}/soap/ExecuteControls", source="SCADA", signing_key=keys["ecdsa"], trust=trust)
     assert client.create("Controls", controls(m.new_message_id())).result == "OK"
+
+
+@pytest.mark.parametrize("reference", ["issuer_serial", "ski"])
+def test_reference_to_a_known_certificate(server, keys, trust, reference):
+    client = Client(f"{server.url}/soap/ExecuteControls", source="MDMS", signing_key=keys["mdms"], trust=trust,
+                    key_reference=reference)
+    assert client.create("Controls", controls(m.new_message_id())).result == "OK"
+    # OMS's certificate was not made known to the server: named only by reference, it cannot be checked
+    unknown = Client(f"{server.url}/soap/ExecuteControls", source="OMS", signing_key=keys["oms"], trust=trust,
+                     key_reference=reference)
+    from soapbus.client import SoapFaultError
+
+    with pytest.raises(SoapFaultError) as err:
+        unknown.create("Controls", controls(m.new_message_id()))
+    assert err.value.code == "wsse:InvalidSecurityToken"
 
 
 def test_the_answer_is_signed_by_the_server_and_verifies_in_stock_zeep(server, keys, test_pki, trust):

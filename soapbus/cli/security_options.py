@@ -16,6 +16,9 @@ def security_options(fn):
         click.option("--server-key", type=PEM, help="This server's private key (PEM)."),
         click.option("--trust-ca", type=PEM, help="CA bundle (PEM) that signers' certificates must chain to."),
         click.option("--pin", "pins", type=PEM, multiple=True, help="Trust exactly this certificate (repeatable)."),
+        click.option("--known-cert", "known_certs", type=PEM, multiple=True,
+                     help="A partner's certificate, so that signatures naming it by IssuerSerial or "
+                          "SubjectKeyIdentifier (no certificate in the message) can be checked (repeatable)."),
         click.option("--bind", "bindings", multiple=True, metavar="SUBJECT=SOURCE[,SOURCE...]",
                      help="Which Sources a certificate subject (CN or RFC 4514) may claim (repeatable). "
                           "Default: the certificate CN must equal Header/Source."),
@@ -45,7 +48,7 @@ def _parse_bindings(bindings) -> dict | None:
     return {subject: frozenset(sources) for subject, sources in table.items()}
 
 
-def security_config(certs_dir, server_cert, server_key, trust_ca, pins, bindings, require_signing,
+def security_config(certs_dir, server_cert, server_key, trust_ca, pins, known_certs, bindings, require_signing,
                     services_62325, allow_sha1, timestamp_ttl, require_signed_header):
     from ..profiles import services
     from ..security import Policy, SigningKey, TrustStore
@@ -65,9 +68,9 @@ def security_config(certs_dir, server_cert, server_key, trust_ca, pins, bindings
         key = SigningKey.load(server_key, server_cert) if server_key else None
         trust = None
         if trust_ca:
-            trust = TrustStore.from_ca_bundle(trust_ca)
+            trust = TrustStore.from_ca_bundle(trust_ca, known=list(known_certs))
         elif pins:
-            trust = TrustStore.pinned(list(pins))
+            trust = TrustStore.pinned([*pins, *known_certs])
     except (ValueError, OSError) as exc:
         raise click.ClickException(f"cannot load the certificates or key: {exc}") from None
     policy = Policy(ttl=timestamp_ttl, allow_sha1=allow_sha1, require_signed_61968_header=require_signed_header)
