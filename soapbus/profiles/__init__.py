@@ -1,7 +1,9 @@
 """CIM profiles: the noun table, payload validation against xsd/, and the WSDLs built from them."""
 from .locations import wsdl_dir, xsd_dir
-from .nouns import GENERIC, INTERFACES, NOUNS, Noun, Operation, Service, get, service, services, verb_allowed
+from .nouns import (DEFAULT_TRANSACTIONS, GENERIC, INTERFACES, NOUNS, SIGNED_INTERFACES, Noun, Operation, Service, get,
+                    interface_requires_signing, service, services, verb_allowed)
 from .validate import validate_documents, validate_message
 
-__all__ = ["GENERIC", "INTERFACES", "NOUNS", "Noun", "Operation", "Service", "get", "service", "services",
-           "verb_allowed", "validate_documents", "validate_message", "xsd_dir", "wsdl_dir"]
+__all__ = ["DEFAULT_TRANSACTIONS", "GENERIC", "INTERFACES", "NOUNS", "SIGNED_INTERFACES", "Noun", "Operation",
+           "Service", "get", "interface_requires_signing", "service", "services", "verb_allowed",
+           "validate_documents", "validate_message", "xsd_dir", "wsdl_dir"]

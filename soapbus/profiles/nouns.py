@@ -5,20 +5,22 @@ page, so that a noun added here appears everywhere at once.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..message import namespaces, verbs
 
 SOAP_ACTION_BASE = "http://iec.ch/TC57/2011"
 
-# role -> (service name pattern, portType pattern, operations as (operation pattern, verb))
-ROLES: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
-    "Get": ("Get{noun}", "Get{noun}_Port", (("Get{noun}", "get"),)),
-    "Execute": ("Execute{noun}", "{noun}_Port", tuple(
-        (f"{v.capitalize()}{{noun}}", v) for v in ("create", "change", "cancel", "close", "delete"))),
-    "Receive": ("Receive{noun}", "Receive{noun}_Port", tuple(
-        (f"{e.capitalize()}{{noun}}", e) for e in ("created", "changed", "canceled", "closed", "deleted"))),
+# role -> (service name pattern, portType pattern). Which operations a role offers depends on the
+# noun (its `transactions`): see `role_verbs`.
+ROLES: dict[str, tuple[str, str]] = {
+    "Get": ("Get{noun}", "Get{noun}_Port"),
+    "Execute": ("Execute{noun}", "{noun}_Port"),
+    "Receive": ("Receive{noun}", "Receive{noun}_Port"),
 }
+
+# The five request verbs of the standard's Request/Execute WSDL template, which most nouns offer.
+DEFAULT_TRANSACTIONS = ("create", "change", "cancel", "close", "delete")
 
 INTERFACES = {
     "I1": "network operation", "I2": "records and asset management", "I3": "operational planning and optimisation",
@@ -26,6 +28,16 @@ INTERFACES = {
     "I7": "meter reading and control", "I8": "supply and delivery planning", "I9": "SCADA interface",
     "I10": "external market operations", "I11": "regulatory and compliance",
 }
+
+# Network operation (I1) and the SCADA interface (I9) are the transactional interfaces of the
+# Interface Reference Model, whose messages must be signed: a forged switching plan or control
+# operates real equipment.
+SIGNED_INTERFACES = frozenset({"I1", "I9"})
+
+
+def interface_requires_signing(interface: str) -> bool:
+    """Whether every message on this interface must be signed: requests, replies and events (I1, I9)."""
+    return interface in SIGNED_INTERFACES
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,9 @@ class Service:
     interface: str | None
     port_type: str
     operations: tuple[Operation, ...]
+    # Copied from the noun, so that a server building its security policy per endpoint need not
+    # look the noun up; False for the generic service, which carries any noun.
+    signed_by_default: bool = False
 
     @property
     def message_ns(self) -> str:
@@ -90,6 +105,21 @@ class Noun:
     # which 61968 code answers an unknown object of this noun
     unknown_code: str = "2.15"
     description: str = ""
+    # The transaction verbs of this noun, in the order its services list them: its Execute
+    # service offers them as requests, its Receive service takes their past tense as events.
+    transactions: tuple[str, ...] = DEFAULT_TRANSACTIONS
+    # Whether requests, replies and events of this noun are signed unless configured otherwise.
+    signed_by_default: bool = False
+
+    def __post_init__(self) -> None:
+        # A misspelt verb or role would otherwise quietly drop operations from the WSDLs.
+        unknown_roles = [r for r in self.roles if r not in ROLES]
+        if unknown_roles:
+            raise ValueError(f"{self.name}: unknown role(s) {unknown_roles}; known: {sorted(ROLES)}")
+        not_transactions = [v for v in self.transactions
+                            if v not in verbs.REQUEST_VERBS or verbs.REQUEST_VERBS[v].kind != "transaction"]
+        if not_transactions:
+            raise ValueError(f"{self.name}: {not_transactions} are not 61968 transaction verbs")
 
     @property
     def profile_ns(self) -> str:
@@ -104,20 +134,29 @@ class Noun:
         """The per-noun message schema under xsd/ (generated from this table)."""
         return f"{self.name}Message.xsd"
 
+    @property
+    def events(self) -> tuple[str, ...]:
+        """The past-tense event verbs of the transactions (created, ..., executed)."""
+        return tuple(verbs.REQUEST_VERBS[v].event for v in self.transactions)
+
+    def role_verbs(self, role: str) -> tuple[str, ...]:
+        """The verbs a role's service takes for this noun, one operation each."""
+        return {"Get": ("get",), "Execute": self.transactions, "Receive": self.events}[role]
+
     def services(self) -> list[Service]:
-        out = []
-        for role in self.roles:
-            svc_pat, port_pat, ops = ROLES[role]
-            name = svc_pat.format(noun=self.name)
-            operations = []
-            for op_pat, verb in ops:
-                op = op_pat.format(noun=self.name)
-                # The reference page: Get services use .../Get<Noun>/Get<Noun>, the others .../<Noun>/<Op>
-                action_path = f"Get{self.name}/{op}" if role == "Get" else f"{self.name}/{op}"
-                operations.append(Operation(op, verb, f"{SOAP_ACTION_BASE}/{action_path}"))
-            out.append(Service(name, role, self.name, self.interface, port_pat.format(noun=self.name),
-                               tuple(operations)))
-        return out
+        return [self._service(role) for role in self.roles]
+
+    def _service(self, role: str) -> Service:
+        svc_pat, port_pat = ROLES[role]
+        operations = tuple(self._operation(role, verb) for verb in self.role_verbs(role))
+        return Service(svc_pat.format(noun=self.name), role, self.name, self.interface,
+                       port_pat.format(noun=self.name), operations, self.signed_by_default)
+
+    def _operation(self, role: str, verb: str) -> Operation:
+        name = f"{verb.capitalize()}{self.name}"
+        # The reference page: Get services use .../Get<Noun>/Get<Noun>, the others .../<Noun>/<Op>
+        action_path = f"Get{self.name}/{name}" if role == "Get" else f"{self.name}/{name}"
+        return Operation(name, verb, f"{SOAP_ACTION_BASE}/{action_path}")
 
 
 NOUNS: dict[str, Noun] = {
@@ -129,6 +168,24 @@ NOUNS: dict[str, Noun] = {
              description="commands to meters and end devices (disconnect, reconnect, ...)"),
         Noun("EndDeviceEvents", "I7", "EndDeviceEvents.xsd", "EndDeviceEvent", unknown_code="2.4",
              description="events reported by meters and end devices (last gasp, restoration, tamper)"),
+        # A switching plan is a safety record: it is cancelled or closed, never deleted; `execute`
+        # asks the network operation system to carry the plan out.
+        Noun("SwitchingPlans", "I1", "SwitchingPlans.xsd", "SwitchingPlan",
+             transactions=("create", "change", "cancel", "close", "execute"), signed_by_default=True,
+             description="switching plans: ordered groups of switch actions on the network, for an outage or work"),
+        # A control is issued (create: selected, or scheduled by its timeStamp), then operated
+        # (execute) or withdrawn before it operates (cancel). No change: an armed command is not
+        # altered behind the operator's confirmation, it is cancelled and issued again. No close:
+        # a control ends when the device has operated, which the `executed` event reports. No
+        # delete: commands sent to the network stay on record.
+        Noun("Controls", "I9", "Controls.xsd", "Control",
+             transactions=("create", "cancel", "execute"), signed_by_default=True,
+             description="commands and setpoints sent through SCADA to network devices"),
+        # Telemetry comes from SCADA: others query it or are told of it; nobody requests values
+        # into existence. `changed` carries a value corrected or requalified after it was sent.
+        Noun("MeasurementValues", "I9", "MeasurementValues.xsd", "MeasurementValue",
+             roles=("Get", "Receive"), transactions=("create", "change"), signed_by_default=True,
+             description="SCADA telemetry: analog, discrete and accumulator values with their quality"),
     )
 }
 
@@ -169,5 +226,5 @@ def verb_allowed(noun: Noun, verb: str) -> bool:
     return any(op.verb == v for svc in noun.services() for op in svc.operations) or v == "execute"
 
 
-__all__ = ["Noun", "Service", "Operation", "NOUNS", "GENERIC", "INTERFACES", "get", "services", "service",
-           "verb_allowed"]
+__all__ = ["Noun", "Service", "Operation", "NOUNS", "GENERIC", "INTERFACES", "DEFAULT_TRANSACTIONS",
+           "SIGNED_INTERFACES", "get", "services", "service", "verb_allowed", "interface_requires_signing"]
