@@ -183,3 +183,4 @@ def test_get_is_not_allowed_without_wsdl_and_put_is_refused(server):
 
     resp = requests.put(f"{server.url}/soap/ExecuteMeterReadings", data=b"x", timeout=10)
     assert resp.status_code == 405
+

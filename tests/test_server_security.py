@@ -253,3 +253,12 @@ def test_62325_mode_endpoint(server, keys, trust):
     unsigned = server.post("ExecuteSwitchingPlans", soap.to_bytes(soap.envelope(
         m.to_element(req, wrapper=f"{{{ns}}}CreateSwitchingPlans", part_ns=ns))))
     assert unsigned.status_code == 500 and fault_of(unsigned).code.startswith("wsse:")
+
+
+def test_verb_not_offered_for_the_noun_on_the_generic_service(server, keys):
+    """Controls offer no change (an armed command is cancelled and issued anew): 2.9, even signed."""
+    req = m.RequestMessage(header("change", "Controls", source="MDMS"), None,
+                           m.Payload(documents=[controls(m.new_message_id())]))
+    env = sign_envelope(soap.envelope(m.to_element(req)), keys["mdms"])
+    reply = response_message(server.post("Operations", soap.to_bytes(env)))
+    assert reply.reply.errors[0].code == "2.9" and "Controls" in reply.reply.errors[0].reason

@@ -14,14 +14,11 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from ..message import namespaces, soap
-from ..profiles import Service
+from ..profiles import SIGNED_INTERFACES, Service
 from ..profiles import get as get_noun
 from ..security import (INVALID_SECURITY, Policy, SecurityFault, SigningKey, TrustStore, Verifier,
                         check_source_binding, sign_62325, sign_envelope, verify_62325)
 from ..security import ns as wss_ns
-
-SIGNED_INTERFACES = frozenset({"I1", "I9"})
-
 
 @dataclass
 class SecurityConfig:

@@ -19,7 +19,7 @@ from ..message import envelope as env
 from ..message.replies import reply_to
 from ..profiles import Noun, Operation, Service
 from ..profiles import get as get_noun
-from ..profiles import validate_documents
+from ..profiles import validate_documents, verb_allowed
 from .handlers import HandlerRegistry, HandlerRequest, HandlerResult
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,9 @@ class Processor:
             served = call.service.noun or "the nouns listed at /endpoints.json"
             raise Rejection(_error("2.5", f"noun {header.noun!r} is not served here (this endpoint serves {served})",
                                    details="at Header/Noun"))
+        if not verb_allowed(noun, verb):
+            raise Rejection(_error("2.9", f"verb {verb!r} is not offered for noun {noun.name!r}",
+                                   details="at Header/Verb"))
         if isinstance(msg, RequestMessage):
             spec = verbs.REQUEST_VERBS[verb]
             if spec.carries_payload and (msg.payload is None or _is_empty(msg.payload)):
