@@ -130,3 +130,26 @@ def test_second_claim_waits_for_the_first_transaction_to_end(store, first_commit
         with pytest.raises(Abort):
             first_unit.join()
         assert second_unit.join() == (True, None)
+
+
+def test_reads_outside_a_unit_see_only_committed_data_and_do_not_wait(store):
+    written = threading.Event()
+    release = threading.Event()
+
+    def writer() -> None:
+        with store.unit_of_work() as uow:
+            uow.claim("CIS", "m-1")
+            uow.set_reply("CIS", "m-1", b"<reply/>", None)
+            written.set()
+            release.wait(30)
+
+    unit = BackgroundUnit(writer).start()
+    try:
+        assert written.wait(30)
+        for _ in range(3):  # pooled read connections are reused: none may keep a stale snapshot
+            assert store.stored_reply("CIS", "m-1") is None
+            assert store.journal_list() == []
+    finally:
+        release.set()
+    unit.join()
+    assert store.stored_reply("CIS", "m-1") == b"<reply/>"

@@ -32,6 +32,8 @@ from sqlalchemy.sql import Insert
 
 # Connection execution option: the transaction about to begin will write.
 WRITE_OPTION = "soapbus_store_write"
+# Connection execution option: the connection runs single statements, each its own transaction.
+SINGLE_STATEMENT_OPTION = "soapbus_store_single_statement"
 
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -57,6 +59,19 @@ def per_dialect(build: Callable[[Callable[..., Insert]], Insert]) -> dict[str, I
     only when asked (preserve_rowcount), as PostgreSQL's INSERT also returns the new id."""
     return {name: build(insert).execution_options(preserve_rowcount=True)
             for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert))}
+
+
+def single_statement_engine(engine: Engine) -> Engine:
+    """The engine for reads that are one statement each: no BEGIN/ROLLBACK around them.
+
+    One SELECT is atomic and sees one snapshot on its own, so wrapping it in a transaction only
+    costs round trips. PostgreSQL runs it in autocommit; on SQLite the begin hook below emits no
+    BEGIN (the driver, with isolation_level None, then leaves the statement to SQLite's own
+    autocommit). Not for several statements that must see the same data.
+    """
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{SINGLE_STATEMENT_OPTION: True})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def check_schema_name(schema: str) -> str:
@@ -102,5 +117,7 @@ def _install_sqlite_hooks(engine: Engine, *, busy_timeout_ms: int, synchronous: 
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
-        writes = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(SINGLE_STATEMENT_OPTION, False):
+            return
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION, False) else "BEGIN")

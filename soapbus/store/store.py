@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, text
 from soapbus.message import Header
 
 from . import idempotency, journal, objects, replay
-from .db import WRITE_OPTION, check_schema_name, make_store_engine
+from .db import WRITE_OPTION, check_schema_name, make_store_engine, single_statement_engine
 from .journal import JournalEntry
 from .objects import ObjectName, StoredObject
 from .schema import metadata
@@ -115,6 +115,8 @@ class Store:
         self._clock = clock
         self._engine = make_store_engine(url, schema=schema, busy_timeout=busy_timeout,
                                          durable_fsync=durable_fsync)
+        self._write_engine = self._engine.execution_options(**{WRITE_OPTION: True})
+        self._read_engine = single_statement_engine(self._engine)
         self._open_units = threading.local()
 
     @property
@@ -160,10 +162,8 @@ class Store:
         self._refuse_nested_unit()
         self._open_units.active = True
         try:
-            with self._engine.connect() as conn:
-                conn.execution_options(**{WRITE_OPTION: True})
-                with conn.begin():
-                    yield UnitOfWork(conn, self._clock)
+            with self._write_engine.connect() as conn, conn.begin():
+                yield UnitOfWork(conn, self._clock)
         finally:
             self._open_units.active = False
 
@@ -175,7 +175,8 @@ class Store:
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
+        """A connection for one read statement, outside any transaction (see single_statement_engine)."""
+        with self._read_engine.connect() as conn:
             yield conn
 
     # ---------------------------------------------------------------- journal queries
