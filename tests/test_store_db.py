@@ -131,3 +131,10 @@ def test_naive_datetimes_are_refused(clocked_store):
             uow.remember_once("nonce", "n-1", naive)
     with pytest.raises(ValueError, match="timezone-aware"):
         clocked_store.purge_expired(naive)
+
+
+def test_sqlite_without_on_conflict_is_refused(tmp_path, monkeypatch):
+    import sqlite3.dbapi2
+    monkeypatch.setattr(sqlite3.dbapi2, "sqlite_version_info", (3, 23, 1))
+    with pytest.raises(ValueError, match="3.24.0 or newer"):
+        Store(f"sqlite:///{tmp_path / 'soapbus.db'}")

@@ -35,6 +35,9 @@ WRITE_OPTION = "soapbus_store_write"
 # Connection execution option: the connection runs single statements, each its own transaction.
 SINGLE_STATEMENT_OPTION = "soapbus_store_single_statement"
 
+# INSERT ... ON CONFLICT (claims, objects, replay memory) arrived in SQLite 3.24 (2018).
+MIN_SQLITE_VERSION = (3, 24, 0)
+
 _SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
@@ -96,6 +99,10 @@ def _sqlite_engine(url: URL, busy_timeout: float, durable_fsync: bool) -> Engine
         raise ValueError("an in-memory SQLite database cannot be shared between threads; give a file path")
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": busy_timeout})
+    version = getattr(engine.dialect.loaded_dbapi, "sqlite_version_info", None)
+    if version is not None and version < MIN_SQLITE_VERSION:
+        raise ValueError(f"SQLite {'.'.join(map(str, MIN_SQLITE_VERSION))} or newer is needed (INSERT ... ON CONFLICT); "
+                         f"this Python's sqlite3 module uses {'.'.join(map(str, version))}")
     _install_sqlite_hooks(engine, busy_timeout_ms=int(busy_timeout * 1000),
                           synchronous="FULL" if durable_fsync else "NORMAL")
     return engine

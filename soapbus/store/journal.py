@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import Connection, Select, bindparam, insert, select
+from sqlalchemy import Connection, Integer, Select, bindparam, insert, select
 
 from soapbus.message import KINDS, Header
 
@@ -76,12 +77,18 @@ def _header_fields(header: Header | None) -> dict[str, str | None]:
 
 def list_entries(conn: Connection, *, limit: int, direction: str | None,
                  outcome: str | None) -> list[JournalEntry]:
-    query = select(*_SUMMARY_COLUMNS).order_by(journal.c.id.desc()).limit(limit)
-    if direction is not None:
-        query = query.where(journal.c.direction == direction)
-    if outcome is not None:
-        query = query.where(journal.c.outcome == outcome)
-    return _entries(conn, query)
+    query = _list_query(direction is not None, outcome is not None)
+    return _entries(conn, query, {"limit": limit, "direction": direction, "outcome": outcome})
+
+
+@lru_cache(maxsize=None)
+def _list_query(by_direction: bool, by_outcome: bool) -> Select:
+    query = select(*_SUMMARY_COLUMNS).order_by(journal.c.id.desc()).limit(bindparam("limit", type_=Integer))
+    if by_direction:
+        query = query.where(journal.c.direction == bindparam("direction"))
+    if by_outcome:
+        query = query.where(journal.c.outcome == bindparam("outcome"))
+    return query
 
 
 def get_entry(conn: Connection, entry_id: int) -> JournalEntry | None:

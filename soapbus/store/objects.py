@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Integer, bindparam, delete, insert, select, update
 
 from .db import per_dialect
 from .errors import DuplicateObject, UnknownObject
@@ -139,16 +140,26 @@ def list_objects(conn: Connection, noun: str, *, keys: Sequence[str] | None, sin
     """Objects ordered by key; since <= updated_at < until when those bounds are given."""
     if keys is not None and len(keys) == 0:
         return []  # asked for no keys: not the same as not filtering by key
-    query = select(cim_object).where(cim_object.c.noun == noun).order_by(cim_object.c.key)
-    if keys is not None:
-        query = query.where(cim_object.c.key.in_(list(keys)))
-    if since is not None:
-        query = query.where(cim_object.c.updated_at >= require_aware(since, "since"))
-    if until is not None:
-        query = query.where(cim_object.c.updated_at < require_aware(until, "until"))
-    if limit is not None:
-        query = query.limit(limit)
-    return _load(conn, query)
+    params = {"noun": noun, "keys": None if keys is None else list(keys), "limit": limit,
+              "since": None if since is None else require_aware(since, "since"),
+              "until": None if until is None else require_aware(until, "until")}
+    query = _list_query(*(params[name] is not None for name in ("keys", "since", "until", "limit")))
+    return _load(conn, query, params)
+
+
+@lru_cache(maxsize=None)
+def _list_query(by_keys: bool, since: bool, until: bool, limited: bool):
+    """One prebuilt query per combination of filters (16 at most)."""
+    query = select(cim_object).where(cim_object.c.noun == bindparam("noun")).order_by(cim_object.c.key)
+    if by_keys:
+        query = query.where(cim_object.c.key.in_(bindparam("keys", expanding=True)))
+    if since:
+        query = query.where(cim_object.c.updated_at >= bindparam("since"))
+    if until:
+        query = query.where(cim_object.c.updated_at < bindparam("until"))
+    if limited:
+        query = query.limit(bindparam("limit", type_=Integer))
+    return query
 
 
 def _bump(conn: Connection, noun: str, key: str, now: datetime, changes: dict) -> StoredObject:
