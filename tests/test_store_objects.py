@@ -203,7 +203,8 @@ def test_writes_return_what_a_read_returns(clocked_store):
         closed = uow.object_set_status(NOUN, "mr-1", "closed")
         assert uow.object_get(NOUN, "mr-1") == closed
     assert get(clocked_store, "mr-1") == closed
-    assert [type(value) for value in (inserted.noun, inserted.key, inserted.item_type, inserted.names[0][0])] == [str] * 4
+    plain = (inserted.noun, inserted.key, inserted.item_type, inserted.names[0][0], inserted.names[0][1])
+    assert [type(value) for value in plain] == [str] * 5
     assert type(inserted.xml) is bytes
     assert inserted.names == tuple(names) and closed.names == tuple(names[::-1])
     assert (updated.version, closed.version, closed.item_type, closed.xml) == (2, 3, "Other", reading("mr-1", "2"))

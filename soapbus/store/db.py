@@ -101,8 +101,9 @@ def _sqlite_engine(url: URL, busy_timeout: float, durable_fsync: bool) -> Engine
     engine = create_engine(url, connect_args={"timeout": busy_timeout})
     version = getattr(engine.dialect.loaded_dbapi, "sqlite_version_info", None)
     if version is not None and version < MIN_SQLITE_VERSION:
-        raise ValueError(f"SQLite {'.'.join(map(str, MIN_SQLITE_VERSION))} or newer is needed (INSERT ... ON CONFLICT); "
-                         f"this Python's sqlite3 module uses {'.'.join(map(str, version))}")
+        needed, found = ('.'.join(map(str, v)) for v in (MIN_SQLITE_VERSION, version))
+        raise ValueError(f"SQLite {needed} or newer is needed (INSERT ... ON CONFLICT); "
+                         f"this Python's sqlite3 module uses {found}")
     _install_sqlite_hooks(engine, busy_timeout_ms=int(busy_timeout * 1000),
                           synchronous="FULL" if durable_fsync else "NORMAL")
     return engine
