@@ -4,7 +4,9 @@ The store never parses the XML. The caller extracts the key (the mRID or, for an
 one, a name key), the item's element name and its Names, and hands them over with the bytes.
 
 Every statement is built once, below, and executed with a parameter dict. A single object is
-read together with its names in one query (a LEFT JOIN, one row per name). Writes hand back
+read together with its names in one query (a LEFT JOIN, one row per name: objects carry few
+names); a list reads the names of all its objects in a second query, so that LIMIT counts
+objects, not names. Writes hand back
 what they wrote without reading it again: an insert knows every value, an update takes the row
 from UPDATE ... RETURNING (SQLite 3.35+, PostgreSQL; a plain read after the UPDATE otherwise).
 """
