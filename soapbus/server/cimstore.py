@@ -86,12 +86,12 @@ def _named_ids(req: HandlerRequest) -> list[ID]:
     return named
 
 
-def _resolve_key(req: HandlerRequest, ident: ID) -> str | None:
+def _resolve(req: HandlerRequest, ident: ID):
+    """The stored object an ID names (by mRID, or by name where kind="name"), or None."""
     if ident.kind == "name":
         rows = req.uow.object_find_by_name(req.noun.name, ident.value, ident.id_type)
-        return rows[0].key if rows else None
-    row = req.uow.object_get(req.noun.name, ident.value)
-    return row.key if row else None
+        return rows[0] if rows else None
+    return req.uow.object_get(req.noun.name, ident.value)
 
 
 def _for_each_named(req: HandlerRequest, act) -> HandlerResult:
@@ -101,11 +101,11 @@ def _for_each_named(req: HandlerRequest, act) -> HandlerResult:
             code="1.6", level="FATAL", reason=f"{req.verb} names no object: give Request/ID, Payload/ID or a payload")]))
     done, errors = [], []
     for ident in named:
-        key = _resolve_key(req, ident)
-        if key is None:
+        row = _resolve(req, ident)
+        if row is None:
             errors.append(_unknown(req, ident))
         else:
-            act(key)
+            act(row.key)
             done.append(ident)
     return HandlerResult(_summarise(done, errors))
 
@@ -128,11 +128,11 @@ def get(req: HandlerRequest) -> HandlerResult:
     if ids:
         rows, errors = [], []
         for ident in ids:
-            key = _resolve_key(req, ident)
-            if key is None:
+            row = _resolve(req, ident)
+            if row is None:
                 errors.append(_unknown(req, ident))
             else:
-                rows.append(req.uow.object_get(req.noun.name, key))
+                rows.append(row)
         if not rows:
             return HandlerResult(_summarise([], errors))
     else:
