@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from soapbus import message as m
-from soapbus.message import codes, namespaces, soap, verbs
+from soapbus.message import codes, namespaces, soap, verbs, xml
 
 
 def _request(**kw):
@@ -131,3 +131,90 @@ def test_doctype_refused_before_anything_is_read(doc):
             "try:\n    parse_bytes(sys.stdin.buffer.read())\nexcept MessageError as e:\n    print(e.reason)")
     done = subprocess.run([sys.executable, "-c", code], input=doc, capture_output=True, timeout=20)
     assert b"DOCTYPE" in done.stdout, done.stderr
+
+
+# ---------------------------------------------------------------- DOCTYPE in other encodings
+
+def _encoded(text: str, codec: str, declared: str | None = None, bom: bytes = b"") -> bytes:
+    declaration = f'<?xml version="1.0" encoding="{declared}"?>' if declared else ""
+    return bom + (declaration + text).encode(codec)
+
+
+_DEV_ZERO_TEXT = '<!DOCTYPE x [<!ENTITY % z SYSTEM "/dev/zero"> %z;]><x/>'
+_PASSWD_TEXT = '<!DOCTYPE x SYSTEM "/etc/passwd"><x/>'
+ENCODED_DOCTYPES = {
+    "utf-16-bom": lambda t: _encoded(t, "utf-16", "UTF-16"),
+    "utf-16le-no-bom": lambda t: _encoded(t, "utf-16-le", "UTF-16LE"),
+    "utf-16be-no-bom": lambda t: _encoded(t, "utf-16-be", "UTF-16BE"),
+    "utf-16le-undeclared": lambda t: _encoded(t, "utf-16-le", bom=b"\xff\xfe"),
+    # '<+ACE-DOCTYPE' is '<!DOCTYPE' in UTF-7: no literal '<!DOCTYPE' bytes, yet a DOCTYPE
+    "utf-7": lambda t: b'<?xml version="1.0" encoding="UTF-7"?>' + t.replace("!", "+ACE-").encode("ascii"),
+    "utf-7-lowercase-name": lambda t: b"<?xml version='1.0' encoding='utf-7'?>" + t.replace("!", "+ACE-").encode(),
+}
+
+
+@pytest.mark.parametrize("encoding", list(ENCODED_DOCTYPES))
+@pytest.mark.parametrize("text", [_PASSWD_TEXT, _DEV_ZERO_TEXT], ids=["external-subset", "parameter-entity-dev-zero"])
+def test_doctype_in_other_encodings_is_refused_before_anything_is_read(encoding, text):
+    doc = ENCODED_DOCTYPES[encoding](text)
+    assert b"<!DOCTYPE" not in doc  # the literal bytes are not there: only a parser can see it
+    code = ("import sys; from soapbus.message import parse_bytes, MessageError\n"
+            "try:\n    parse_bytes(sys.stdin.buffer.read())\nexcept MessageError as e:\n    print(e.reason)")
+    done = subprocess.run([sys.executable, "-c", code], input=doc, capture_output=True, timeout=20)
+    assert b"carries a DOCTYPE" in done.stdout, (done.stdout, done.stderr)
+
+
+ORDINARY = [
+    b"<x/>",
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<x a="1">t</x>',
+    b"<?xml version='1.0' encoding='us-ascii' standalone='yes' ?><x/>",
+    b'<?xml version="1.0" encoding="ISO-8859-1"?><x>\xe9</x>',
+    b'\xef\xbb\xbf<?xml version="1.0"?><x/>',
+    b"\r\n\t <x/>",
+]
+# No DOCTYPE, but bytes the fast path does not vouch for: the pull parser clears them.
+LOOK_ALIKES = [
+    b"<x><!-- a comment saying <!DOCTYPE --><![CDATA[<!DOCTYPE x>]]></x>",
+    b"<x><?xml-stylesheet href='a'?></x>",
+]
+SUSPECT = LOOK_ALIKES + [
+    b'<?xml version="1.0"?><!DOCTYPE x><x/>',
+    b"<!doctype x><x/>",
+    b'<?xml version="1.0" encoding="UTF-7"?><x/>',
+    b'<?xml version="1.0" encoding="IBM037"?><x/>',
+    b'<?xml version="1.0" encoding="Shift_JIS"?><x/>',
+    b'<?xml encoding="UTF-7"?><x/>',
+    b'<?xml version="1.0"?><?xml version="1.0" encoding="UTF-7"?><x/>',
+    b' <?xml version="1.0" encoding="UTF-7"?><x/>',
+    b'<?XML version="1.0"?><x/>',
+    "<x/>".encode("utf-16"),
+    "<x/>".encode("utf-16-le"),
+    "<x/>".encode("utf-32"),
+    b"<x>\x00</x>",
+    b"x<x/>",
+]
+
+
+@pytest.mark.parametrize("doc", ORDINARY + SUSPECT)
+def test_the_doctype_fast_path_agrees_with_the_pull_parser(doc):
+    def outcome(fn):
+        try:
+            return fn(doc)
+        except etree.XMLSyntaxError:
+            return "not well-formed"
+
+    assert outcome(xml.doctype_of) == outcome(xml._doctype_by_parsing)
+
+
+@pytest.mark.parametrize("doc", ORDINARY)
+def test_ordinary_utf8_messages_skip_the_pull_parser(doc):
+    assert xml._proven_without_doctype(doc)
+
+
+@pytest.mark.parametrize("doc", SUSPECT)
+def test_anything_else_goes_through_the_pull_parser(doc):
+    assert not xml._proven_without_doctype(doc)
+
+
+def test_doctype_text_in_a_comment_or_cdata_is_not_a_doctype():
+    assert m.parse_bytes(LOOK_ALIKES[0]).xpath("string()") == "<!DOCTYPE x>"
