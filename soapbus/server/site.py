@@ -10,12 +10,12 @@ import json
 from functools import lru_cache
 
 from twisted.web import resource, server, static
-from twisted.web.wsgi import WSGIResource
 
 from ..profiles import INTERFACES, Service, services
 from ..profiles import wsdl as wsdl_builder
 from ..profiles import xsd_dir
-from .wsgi import TOO_LARGE_KEY, SoapEndpoint
+from .wsgi import SoapEndpoint
+from .wsgi_host import TOO_LARGE_KEY, render_in_pool
 
 JOURNAL_SAMPLE = 64 * 1024  # bytes of an oversized body kept for the journal
 
@@ -74,26 +74,35 @@ def endpoint_listing(base: str) -> list[dict]:
     return listing
 
 
-class SoapResource(WSGIResource):
-    """POST: the SOAP endpoint (WSGI, thread pool). GET ?wsdl: the WSDL, like most SOAP stacks."""
+class SoapResource(resource.Resource):
+    """POST: the SOAP endpoint (run in the thread pool). GET ?wsdl: the WSDL, like most SOAP stacks."""
+
+    isLeaf = True
 
     def __init__(self, reactor, threadpool, service: Service, endpoint: SoapEndpoint):
-        super().__init__(reactor, threadpool, endpoint)
+        super().__init__()
+        self.reactor = reactor
+        self.threadpool = threadpool
         self.service = service
+        self.endpoint = endpoint
+
+    def render_POST(self, request):
+        return render_in_pool(self.reactor, self.threadpool, self.endpoint, request,
+                              too_large=getattr(request, "_too_large", False))
+
+    def render_GET(self, request):
+        request.setHeader(b"content-type", b"text/xml; charset=utf-8")
+        return _wsdl_bytes(self.service.name, service_urls(self.service, base_url(request))["url"])
+
+    render_HEAD = render_GET
 
     def render(self, request):
-        if request.method == b"POST":
-            # The flag travels to the WSGI side as a header; one a client sent itself is dropped first.
-            request.requestHeaders.removeHeader(b"x-soapbus-too-large")
-            if getattr(request, "_too_large", False):
-                request.requestHeaders.setRawHeaders(b"x-soapbus-too-large", [b"1"])
+        if request.method in (b"POST", b"GET", b"HEAD"):
             return super().render(request)
-        if request.method in (b"GET", b"HEAD"):
-            request.setHeader(b"content-type", b"text/xml; charset=utf-8")
-            return _wsdl_bytes(self.service.name, service_urls(self.service, base_url(request))["url"])
         request.setResponseCode(405)
-        request.setHeader(b"allow", b"GET, POST")
-        return b"POST a SOAP 1.1 message, or GET ?wsdl\n"
+        request.setHeader(b"allow", b"GET, HEAD, POST")
+        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        return b"POST a SOAP 1.1 message here, or GET ?wsdl\n"
 
 
 class WsdlDirectory(resource.Resource):

@@ -2,7 +2,7 @@
 
 Content type, size, well-formedness and the operation are checked here, with the hardened
 parser, and every refusal is journaled and answered as a SOAP Fault whose detail holds a
-61968 FaultMessage. Runs in Twisted's WSGI thread pool.
+61968 FaultMessage. Runs in the reactor's thread pool (see wsgi_host).
 """
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ from ..security import SecurityFault
 from .guard import Guard
 from .pipeline import InboundCall, Outcome, Processor
 from .spyne_app import CALL_KEY, HTTP_STATUS, operation_for
+from .wsgi_host import TOO_LARGE_KEY  # set when the body outgrew the limit while arriving
 
-# Set by the Twisted request when the body outgrew the limit while arriving (see site.LimitedRequest).
-TOO_LARGE_KEY = "HTTP_X_SOAPBUS_TOO_LARGE"
 SOAP11_CONTENT_TYPES = ("text/xml",)
 
 

@@ -1,0 +1,114 @@
+"""Hosting a WSGI application (Spyne's, behind soapbus's front) on Twisted, one thread hop each way.
+
+twisted.web.wsgi would do, but its response path blocks the worker thread on the reactor
+(`blockingCallFromThread`) for the first write and hops again for each later one; a SOAP
+answer is one small body, so the whole call runs in the pool and the reactor writes the
+collected answer once. Spyne's own Twisted transport is not used: with current Twisted it
+gets the request method as bytes (every POST 405), breaks on a bytes URL (`?wsdl` 500) and
+imports the removed `twisted.python.constants`.
+"""
+from __future__ import annotations
+
+import logging
+
+from twisted.internet.threads import deferToThreadPool
+from twisted.web.server import NOT_DONE_YET
+
+from ..message import Error, FaultMessage, Reply, codes, soap
+from ..message import envelope as env
+
+log = logging.getLogger(__name__)
+
+TOO_LARGE_KEY = "soapbus.too_large"
+
+
+def environ_for(request, too_large: bool) -> dict:
+    """The WSGI environ of a Twisted request (built on the reactor, read in the pool)."""
+    request.content.seek(0)
+    host = request.getHost()
+    peer = request.getClientAddress()
+    environ = {
+        "REQUEST_METHOD": request.method.decode("ascii"),
+        "SCRIPT_NAME": "",
+        "PATH_INFO": request.path.decode("utf-8", "replace"),
+        "QUERY_STRING": request.uri.partition(b"?")[2].decode("utf-8", "replace"),
+        "CONTENT_TYPE": (request.getHeader(b"content-type") or b"").decode("latin-1"),
+        "CONTENT_LENGTH": (request.getHeader(b"content-length") or b"").decode("latin-1"),
+        "SERVER_NAME": getattr(host, "host", "localhost"),
+        "SERVER_PORT": str(getattr(host, "port", 0)),
+        "SERVER_PROTOCOL": request.clientproto.decode("ascii"),
+        "REMOTE_ADDR": getattr(peer, "host", ""),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "https" if request.isSecure() else "http",
+        "wsgi.input": request.content,
+        "wsgi.errors": _LogStream(),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        TOO_LARGE_KEY: too_large,
+    }
+    for name, values in request.requestHeaders.getAllRawHeaders():
+        key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+        if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+            environ[key] = ",".join(v.decode("latin-1") for v in values)
+    return environ
+
+
+def call_application(application, environ: dict) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Run a WSGI application to completion (in a worker thread) and collect its answer."""
+    started: dict = {}
+
+    def start_response(status, headers, exc_info=None):
+        started["status"], started["headers"] = status, headers
+        return lambda data: chunks.append(data)
+
+    chunks: list[bytes] = []
+    result = application(environ, start_response)
+    try:
+        chunks.extend(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+    return int(started["status"].split(" ", 1)[0]), started["headers"], b"".join(chunks)
+
+
+def render_in_pool(reactor, threadpool, application, request, too_large: bool):
+    """Answer `request` from `application` run in `threadpool`; returns NOT_DONE_YET for render()."""
+    environ = environ_for(request, too_large)
+    finished = []
+    request.notifyFinish().addBoth(finished.append)  # the client may go away while we work
+
+    def write(answer):
+        if finished:
+            return
+        status, headers, body = answer
+        request.setResponseCode(status)
+        for name, value in headers:
+            if name.lower() != "content-length":
+                request.setHeader(name.encode("latin-1"), value.encode("latin-1"))
+        request.setHeader(b"content-length", str(len(body)).encode("ascii"))
+        request.write(body)
+        request.finish()
+
+    def fail(failure):
+        log.error("unhandled error answering %s: %s", environ["PATH_INFO"], failure.getTraceback())
+        error = Error(code="5.3", level="FATAL", reason="the server failed while answering; "
+                                                        "the message may be sent again with the same MessageID")
+        detail = env.to_element(FaultMessage(Reply(result=codes.FAILED, errors=[error])))
+        write((500, [("Content-Type", "text/xml; charset=utf-8")],
+               soap.to_bytes(soap.fault("soapenv:Server", error.reason, detail))))
+
+    deferToThreadPool(reactor, threadpool, call_application, application, environ).addCallbacks(write, fail)
+    return NOT_DONE_YET
+
+
+class _LogStream:
+    def write(self, text):
+        log.warning("%s", text.rstrip())
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        pass
