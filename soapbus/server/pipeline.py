@@ -80,10 +80,6 @@ class Processor:
             noun = self._check(call, msg)
         except Rejection as rej:
             return self._answer_rejected(call, msg, rej.error)
-        if msg.header.message_id:  # cheap early answer for a re-delivery; the claim below is the guarantee
-            previous = self.store.stored_reply(msg.header.source, msg.header.message_id)
-            if previous is not None:
-                return self._answer_duplicate(call, msg, previous)
         try:
             return self._handle(call, msg, noun)
         except Rejection as rej:  # payload problems found while handling (compressed, OperationSet)
