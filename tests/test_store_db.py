@@ -3,6 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
 
 from soapbus.message import Header
 from soapbus.store import Store
@@ -138,3 +139,64 @@ def test_sqlite_without_on_conflict_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(sqlite3.dbapi2, "sqlite_version_info", (3, 23, 1))
     with pytest.raises(ValueError, match="3.24.0 or newer"):
         Store(f"sqlite:///{tmp_path / 'soapbus.db'}")
+
+
+def test_savepoint_rolls_back_only_its_own_work(store):
+    with store.unit_of_work() as uow:
+        uow.object_insert("EndDevices", "before", "EndDevice", b"<EndDevice/>")
+        with pytest.raises(Abort):
+            with uow.savepoint() as inner:
+                assert inner is uow
+                uow.object_insert("EndDevices", "inside", "EndDevice", b"<EndDevice/>")
+                assert uow.claim("CIS", "m-1") is True
+                raise Abort
+        assert uow.object_get("EndDevices", "inside") is None
+        uow.object_insert("EndDevices", "after", "EndDevice", b"<EndDevice/>")
+        assert uow.claim("CIS", "m-1") is True  # the claim inside was undone too
+    with store.unit_of_work() as uow:
+        assert uow.object_get("EndDevices", "before") is not None
+        assert uow.object_get("EndDevices", "inside") is None
+        assert uow.object_get("EndDevices", "after") is not None
+
+
+def test_savepoint_clean_exit_commits_with_the_unit(store):
+    with store.unit_of_work() as uow:
+        with uow.savepoint():
+            uow.object_insert("EndDevices", "inside", "EndDevice", b"<EndDevice/>")
+    with store.unit_of_work() as uow:
+        assert uow.object_get("EndDevices", "inside") is not None
+    # ... and rolls back with it when the unit of work fails later on.
+    with pytest.raises(Abort):
+        with store.unit_of_work() as uow:
+            with uow.savepoint():
+                uow.object_insert("EndDevices", "doomed", "EndDevice", b"<EndDevice/>")
+            raise Abort
+    with store.unit_of_work() as uow:
+        assert uow.object_get("EndDevices", "doomed") is None
+
+
+def test_savepoint_recovers_from_a_database_error(store):
+    # A failed statement (here a foreign key to no journal entry) aborts a PostgreSQL
+    # transaction; rolling back to the savepoint makes it usable again.
+    with store.unit_of_work() as uow:
+        first = uow.journal("in", b"<a/>", header=None, kind="unparsed", peer=None, outcome="rejected")
+        with pytest.raises(IntegrityError):
+            with uow.savepoint():
+                uow.journal("out", b"<b/>", header=None, kind="unparsed", peer=None, outcome="x",
+                            related_id=first + 1000)
+        second = uow.journal("out", b"<c/>", header=None, kind="unparsed", peer=None, outcome="replied",
+                             related_id=first)
+    assert [entry.id for entry in store.journal_list()] == [second, first]
+
+
+def test_savepoints_nest(store):
+    with store.unit_of_work() as uow:
+        with uow.savepoint():
+            uow.object_insert("EndDevices", "outer", "EndDevice", b"<EndDevice/>")
+            with pytest.raises(Abort):
+                with uow.savepoint():
+                    uow.object_insert("EndDevices", "inner", "EndDevice", b"<EndDevice/>")
+                    raise Abort
+    with store.unit_of_work() as uow:
+        assert uow.object_get("EndDevices", "outer") is not None
+        assert uow.object_get("EndDevices", "inner") is None

@@ -101,6 +101,14 @@ def test_status_changes_are_versioned(store):
     assert get(store, "mr-1").status == "closed"
 
 
+def test_executed_status_passes_the_check_constraint(store):
+    # SwitchingPlans and Controls are executed; the database's CHECK must accept it as well.
+    insert(store, "plan-1", noun="SwitchingPlans")
+    with store.unit_of_work() as uow:
+        assert uow.object_set_status("SwitchingPlans", "plan-1", "executed").status == "executed"
+    assert get(store, "plan-1", noun="SwitchingPlans").status == "executed"
+
+
 def test_delete_removes_object_and_names(store):
     insert(store, "mr-1", names=[("Meter 1", None)])
     with store.unit_of_work() as uow:

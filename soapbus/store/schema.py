@@ -4,6 +4,13 @@ The tables are declared without a schema; a Store maps them onto its own Postgre
 execution time (schema_translate_map), so one MetaData serves every Store in the process.
 Text columns that carry values chosen by remote senders (message ids, sources, keys) have no
 length: a VARCHAR(n) would reject on PostgreSQL what SQLite accepts, and the two must agree.
+
+There are no migrations: create_schema creates what is missing and never alters what exists.
+A database created before a change to a CHECK constraint keeps the old constraint (for
+instance cim_object's status check from before 'executed' was added) until it is recreated:
+drop and create the constraint by hand (PostgreSQL: ALTER TABLE cim_object DROP CONSTRAINT
+ck_cim_object_status, ADD CONSTRAINT ck_cim_object_status CHECK (status IN (...)); SQLite
+cannot alter a constraint, so copy the table) or start from a new database.
 """
 from __future__ import annotations
 
@@ -25,7 +32,8 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 DIRECTIONS = ("in", "out")
-OBJECT_STATUSES = ("active", "canceled", "closed")
+# 'executed': SwitchingPlans, Controls and other objects that an execute request carries out.
+OBJECT_STATUSES = ("active", "canceled", "closed", "executed")
 
 # SQLite only turns an INTEGER PRIMARY KEY into an auto-incrementing rowid; PostgreSQL gets BIGINT
 # because the journal grows without bound.

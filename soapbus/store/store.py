@@ -36,6 +36,22 @@ class UnitOfWork:
         self._conn = connection
         self._clock = clock
 
+    # ---------------------------------------------------------------- savepoints
+
+    @contextmanager
+    def savepoint(self) -> Iterator[UnitOfWork]:
+        """A nested transaction (SAVEPOINT) inside this unit of work.
+
+        When an exception escapes the block, only the work done inside it is rolled back and
+        the exception is raised again; the unit of work goes on, with everything done before
+        the block intact (on PostgreSQL this also clears the error state a failed statement
+        leaves behind). On a clean exit the work joins the unit of work, to be committed or
+        rolled back with it. For all-or-nothing OperationSets and to isolate one handler's
+        work from the rest of a request. Savepoints nest.
+        """
+        with self._conn.begin_nested():
+            yield self
+
     # ---------------------------------------------------------------- journal
 
     def journal(self, direction: str, raw: bytes, *, header: Header | None, kind: str, peer: str | None,
