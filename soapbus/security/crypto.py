@@ -1,20 +1,41 @@
 """The cryptographic check itself, done by python-xmlsec on elements already vetted."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import xmlsec
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from . import algorithms, faults
+from .identity import CACHED_CERTIFICATES
 from .ids import Target
 from .signedinfo import SignedInfo
+
+
+@lru_cache(maxsize=CACHED_CERTIFICATES)
+def verification_key(cert: x509.Certificate) -> xmlsec.Key:
+    """The certificate's public key as an xmlsec.Key, built once per certificate.
+
+    Only the key is loaded, not the certificate: xmlsec does not look at a certificate held
+    by a key it is handed (trust is TrustStore's job), but copies it into every signature
+    context, which costs more than the RSA check. Cached by certificate (cryptography
+    compares certificates by their DER encoding); an xmlsec.Key is never changed by use,
+    since each context takes its own reference to it.
+    """
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    try:
+        return xmlsec.Key.from_memory(spki, xmlsec.KeyFormat.DER, None)
+    except xmlsec.Error:
+        # A key type xmlsec reads only from a certificate: load it the way it always was.
+        return xmlsec.Key.from_memory(cert.public_bytes(serialization.Encoding.DER), xmlsec.KeyFormat.CERT_DER, None)
 
 
 def verify(signature: etree._Element, info: SignedInfo, targets: list[Target], cert: x509.Certificate) -> None:
     """Check every digest and the signature value with the certificate's key, or FailedCheck."""
     ctx = xmlsec.SignatureContext()
-    ctx.key = xmlsec.Key.from_memory(cert.public_bytes(serialization.Encoding.DER), xmlsec.KeyFormat.CERT_DER, None)
+    ctx.key = verification_key(cert)
     for target in targets:
         name = etree.QName(target.attribute)
         # Only the vetted element is registered, so xmlsec's own lookup can find nothing else.

@@ -6,15 +6,19 @@ with the message: a message's certificate is only ever the thing being judged.
 from __future__ import annotations
 
 import os
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
 from . import faults
-from .identity import subject_text
+from .identity import CACHED_CERTIFICATES, subject_text
 from .keys import read_pem
 
 CertSource = x509.Certificate | bytes | str | os.PathLike
@@ -30,6 +34,7 @@ def load_certificates(source: CertSource) -> list[x509.Certificate]:
     return [x509.load_der_x509_certificate(data)]
 
 
+@lru_cache(maxsize=CACHED_CERTIFICATES)
 def _der(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
 
@@ -57,6 +62,7 @@ class TrustStore:
         self._store = Store(self._anchors) if self._anchors else None
         if not self._anchors and not self._pinned:
             raise ValueError("a TrustStore needs CA anchors or pinned certificates")
+        self._chains = _ChainCache()
 
     @classmethod
     def from_ca_bundle(cls, pem: CertSource, *, known: Iterable[CertSource] = ()) -> "TrustStore":
@@ -83,12 +89,15 @@ class TrustStore:
     def validate(self, cert: x509.Certificate, at: datetime) -> None:
         """Refuse (wsse:FailedAuthentication) a certificate that may not sign at `at`."""
         who = subject_text(cert)
-        _check_signer_extensions(cert, who)
+        _check_signer_extensions(cert)
         _check_dates(cert, who, at)
-        if _der(cert) in self._pinned:
+        der = _der(cert)
+        if der in self._pinned:
             return
         if self._store is None:
             raise faults.not_authenticated(f"certificate {who} is not one of the pinned certificates")
+        if self._chains.holds(der, at):
+            return
         self._check_chain(cert, who, at)
 
     def _check_chain(self, cert: x509.Certificate, who: str, at: datetime) -> None:
@@ -100,25 +109,76 @@ class TrustStore:
                                         ee_policy=ExtensionPolicy.permit_all())
                     .build_client_verifier())
         try:
-            verifier.verify(cert, [])
+            chain = verifier.verify(cert, []).chain
         except VerificationError as exc:
             raise faults.not_authenticated(
                 f"certificate {who} (issuer {cert.issuer.rfc4514_string()}) does not chain to a trusted CA: {exc}"
             ) from None
+        self._chains.remember(_der(cert), chain)
 
 
-def _check_signer_extensions(cert: x509.Certificate, who: str) -> None:
+class _ChainCache:
+    """Chains this store has already built, so a busy sender's certificate is not re-chained per message.
+
+    Building a chain depends on the certificate, the store's anchors (fixed for a TrustStore,
+    which owns its cache) and the validation time, and the time only through the validity
+    dates of the certificates in the chain. So a chain found valid once stays valid at any
+    `at` strictly inside the intersection of their validity periods, and only there is the
+    cached answer used; outside it, or after TTL seconds, or for a certificate never chained
+    successfully, the full check runs again. Refusals are never cached.
+    """
+
+    TTL = 300.0
+    SIZE = 256
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[bytes, tuple[float, datetime, datetime]] = OrderedDict()
+
+    def holds(self, der: bytes, at: datetime) -> bool:
+        with self._lock:
+            entry = self._entries.get(der)
+            if entry is None:
+                return False
+            until, not_before, not_after = entry
+            if time.monotonic() >= until:
+                del self._entries[der]
+                return False
+            self._entries.move_to_end(der)
+        return not_before < at < not_after
+
+    def remember(self, der: bytes, chain: list[x509.Certificate]) -> None:
+        not_before = max(c.not_valid_before_utc for c in chain)
+        not_after = min(c.not_valid_after_utc for c in chain)
+        with self._lock:
+            self._entries[der] = (time.monotonic() + self.TTL, not_before, not_after)
+            self._entries.move_to_end(der)
+            while len(self._entries) > self.SIZE:
+                self._entries.popitem(last=False)
+
+
+def _check_signer_extensions(cert: x509.Certificate) -> None:
+    problem = _signer_problem(cert)
+    if problem is not None:
+        raise faults.not_authenticated(problem)
+
+
+@lru_cache(maxsize=CACHED_CERTIFICATES)
+def _signer_problem(cert: x509.Certificate) -> str | None:
+    """Why `cert` may never sign (a CA, no digitalSignature), or None: it depends on the certificate alone."""
+    who = subject_text(cert)
     try:
         if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
-            raise faults.not_authenticated(f"certificate {who} is a CA certificate; a CA may not sign messages")
+            return f"certificate {who} is a CA certificate; a CA may not sign messages"
     except x509.ExtensionNotFound:
         pass
     try:
         usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
-        raise faults.not_authenticated(f"certificate {who} has no keyUsage; digitalSignature is required") from None
+        return f"certificate {who} has no keyUsage; digitalSignature is required"
     if not usage.digital_signature:
-        raise faults.not_authenticated(f"certificate {who} does not allow digitalSignature in its keyUsage")
+        return f"certificate {who} does not allow digitalSignature in its keyUsage"
+    return None
 
 
 def _check_dates(cert: x509.Certificate, who: str, at: datetime) -> None:

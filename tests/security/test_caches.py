@@ -1,0 +1,147 @@
+"""What is computed once and reused: chain validation, verification keys, certificate facts.
+
+Each cache must give the answer the full computation gives; these tests pin the cases where
+a careless cache would not (time moving past a CA's expiry, another TrustStore, a refusal,
+a different key behind the same subject).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from soapbus.security import FAILED_AUTHENTICATION, FAILED_CHECK, SecurityFault, TrustStore, Verifier, crypto, trust
+from soapbus.security.identity import subject_names, subject_text
+
+from .support import signed, utcnow, wire
+
+T0 = datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+
+def _key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _certificate(subject: str, issuer_key, public_key, not_before, not_after, *, ca: bool, issuer: str | None = None):
+    builder = (x509.CertificateBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+               .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer or subject)]))
+               .public_key(public_key).serial_number(x509.random_serial_number())
+               .not_valid_before(not_before).not_valid_after(not_after)
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+               .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                            data_encipherment=False, key_agreement=False, key_cert_sign=ca,
+                                            crl_sign=ca, encipher_only=False, decipher_only=False), critical=True)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False))
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+@pytest.fixture(scope="module")
+def short_lived_ca():
+    """A CA that expires long before the leaf it issued: only the chain check can catch that."""
+    ca_key, leaf_key = _key(), _key()
+    ca = _certificate("Short CA", ca_key, ca_key.public_key(), T0 - timedelta(days=1), T0 + timedelta(days=10), ca=True)
+    leaf = _certificate("MDMS", ca_key, leaf_key.public_key(), T0 - timedelta(days=1), T0 + timedelta(days=100),
+                        ca=False, issuer="Short CA")
+    return ca, leaf
+
+
+def test_a_cached_chain_does_not_outlive_its_ca(short_lived_ca):
+    ca, leaf = short_lived_ca
+    store = TrustStore(anchors=[ca])
+    store.validate(leaf, T0)
+    store.validate(leaf, T0 + timedelta(days=9))  # inside every certificate's validity: may come from the cache
+    with pytest.raises(SecurityFault) as refused:
+        store.validate(leaf, T0 + timedelta(days=20))  # the leaf is still valid, its CA is not
+    assert refused.value.code == FAILED_AUTHENTICATION and "does not chain to a trusted CA" in refused.value.reason
+    with pytest.raises(SecurityFault):
+        store.validate(leaf, T0 - timedelta(days=2))  # before the chain began
+
+
+def test_a_chain_cached_by_one_store_means_nothing_to_another(short_lived_ca, test_pki):
+    ca, leaf = short_lived_ca
+    TrustStore(anchors=[ca]).validate(leaf, T0)
+    other = TrustStore.from_ca_bundle(test_pki.ca.cert)
+    for _ in range(2):
+        with pytest.raises(SecurityFault) as refused:
+            other.validate(leaf, T0)
+        assert "does not chain to a trusted CA" in refused.value.reason
+
+
+def test_refusals_are_not_cached_and_successes_expire(short_lived_ca, monkeypatch):
+    ca, leaf = short_lived_ca
+    store = TrustStore(anchors=[ca])
+    built = []
+    real = TrustStore._check_chain
+    monkeypatch.setattr(TrustStore, "_check_chain", lambda self, *a: (built.append(a), real(self, *a)))
+    for _ in range(2):
+        with pytest.raises(SecurityFault):
+            store.validate(leaf, T0 + timedelta(days=20))
+    assert len(built) == 2  # each refusal was decided afresh
+    store.validate(leaf, T0)
+    store.validate(leaf, T0 + timedelta(hours=1))
+    assert len(built) == 3  # the second success came from the cache
+    clock = trust.time.monotonic() + trust._ChainCache.TTL + 1
+    monkeypatch.setattr(trust.time, "monotonic", lambda: clock)
+    store.validate(leaf, T0)
+    assert len(built) == 4  # past the TTL the chain is built again
+
+
+def test_the_chain_cache_is_bounded():
+    cache = trust._ChainCache()
+    chain = [type("C", (), {"not_valid_before_utc": T0 - timedelta(days=1),
+                            "not_valid_after_utc": T0 + timedelta(days=1)})()]
+    for i in range(cache.SIZE + 10):
+        cache.remember(b"der-%d" % i, chain)
+    assert not cache.holds(b"der-0", T0) and cache.holds(b"der-%d" % (cache.SIZE + 9), T0)
+    assert len(cache._entries) == cache.SIZE
+    assert not cache.holds(b"der-%d" % (cache.SIZE + 9), T0 + timedelta(days=1))  # the edge is not inside
+
+
+def test_dates_and_extensions_are_still_checked_for_a_cached_certificate(keys, trust):
+    cert = keys.mdms.certificate
+    trust.validate(cert, utcnow())
+    with pytest.raises(SecurityFault) as late:
+        trust.validate(cert, cert.not_valid_after_utc + timedelta(seconds=1))
+    assert "expired on" in late.value.reason
+    with pytest.raises(SecurityFault) as early:
+        trust.validate(cert, cert.not_valid_before_utc - timedelta(seconds=1))
+    assert "is not valid before" in early.value.reason
+    for _ in range(2):
+        with pytest.raises(SecurityFault) as ca:
+            trust.validate(keys.ca.certificate, utcnow())
+        assert "is a CA certificate" in ca.value.reason
+
+
+def test_certificate_facts_are_per_certificate(keys):
+    der = keys.mdms.certificate.public_bytes(serialization.Encoding.DER)
+    twin = x509.load_der_x509_certificate(der)
+    assert subject_text(twin) == subject_text(keys.mdms.certificate) == "CN=MDMS,O=soapbus test PKI"
+    assert subject_names(keys.oms.certificate)[0] == "OMS"
+    assert crypto.verification_key(twin) is crypto.verification_key(keys.mdms.certificate)
+    assert crypto.verification_key(keys.oms.certificate) is not crypto.verification_key(twin)
+
+
+def test_a_cached_key_still_refuses_a_signature_by_another_key(keys, trust):
+    verifier = Verifier(trust)
+    verifier.verify(wire(signed(keys.mdms)))  # the MDMS key is now cached
+    data = wire(signed(keys.oms))
+    mdms_token = keys.mdms.certificate_base64
+    swapped = data.replace(keys.oms.certificate_base64.encode(), mdms_token.encode())
+    assert swapped != data
+    with pytest.raises(SecurityFault) as refused:
+        verifier.verify(swapped)
+    assert refused.value.code == FAILED_CHECK
+
+
+def test_signing_without_the_certificate_in_the_key_signs_the_same(keys, trust):
+    assert keys.mdms.bare_key is not None and keys.mdms.signing_key is keys.mdms.bare_key
+    env = signed(keys.mdms)
+    assert env.find(".//{http://www.w3.org/2000/09/xmldsig#}X509Certificate") is None  # KeyInfo is ours alone
+    assert Verifier(trust).verify(wire(env)).subject == "CN=MDMS,O=soapbus test PKI"
+    ecdsa = signed(keys.ecdsa)
+    assert Verifier(trust).verify(wire(ecdsa)).subject_names[0] == "SCADA"
