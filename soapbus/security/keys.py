@@ -1,12 +1,15 @@
 """SigningKey: a private key and its certificate, parsed once and reused for every signature.
 
 Parsing a PEM key costs far more than a signature, so a server loads its key at start-up and
-hands the same SigningKey to every call.
+hands the same SigningKey to every call. What each signature needs from the key (the bare
+xmlsec key, the certificate's DER and base64 text) is likewise made once.
 """
 from __future__ import annotations
 
+import base64
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import xmlsec
 from cryptography import x509
@@ -38,9 +41,12 @@ def _spki(public_key) -> bytes:
 
 @dataclass(frozen=True, eq=False)
 class SigningKey:
-    key: xmlsec.Key
+    key: xmlsec.Key  # the private key with its certificate, for signatures that carry it (62325 X509Data)
     certificate: x509.Certificate
     algorithm: str  # the signature algorithm this key makes: "rsa-sha256" or "ecdsa-sha256"
+    # The same private key without the certificate, for signatures whose KeyInfo soapbus writes
+    # itself: xmlsec copies a key's certificate into every signing context, which is not free.
+    bare_key: xmlsec.Key | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, key_pem: str | bytes | os.PathLike, cert_pem: str | bytes | os.PathLike,
@@ -58,8 +64,19 @@ class SigningKey:
                                           serialization.NoEncryption())
         key = xmlsec.Key.from_memory(clear, xmlsec.KeyFormat.PEM, None)
         key.load_cert_from_memory(certificate.public_bytes(serialization.Encoding.PEM), xmlsec.KeyFormat.CERT_PEM)
-        return cls(key, certificate, _algorithm_for(private_key))
+        bare = xmlsec.Key.from_memory(clear, xmlsec.KeyFormat.PEM, None)
+        return cls(key, certificate, _algorithm_for(private_key), bare)
 
     @property
+    def signing_key(self) -> xmlsec.Key:
+        """The xmlsec key to sign with when soapbus writes KeyInfo itself."""
+        return self.bare_key if self.bare_key is not None else self.key
+
+    @cached_property
     def certificate_der(self) -> bytes:
         return self.certificate.public_bytes(serialization.Encoding.DER)
+
+    @cached_property
+    def certificate_base64(self) -> str:
+        """The certificate's DER in base64, as a wsse:BinarySecurityToken carries it."""
+        return base64.b64encode(self.certificate_der).decode("ascii")

@@ -41,7 +41,7 @@ def sign_envelope(envelope: etree._Element, key: SigningKey, *, sign_parts: Iter
     signature = template.signature(ns.EXC_C14N, method, refs)
     security.append(signature)
     ctx = xmlsec.SignatureContext()
-    ctx.key = key.key
+    ctx.key = key.signing_key  # KeyInfo is ours to write, so the key need not carry its certificate
     for target in targets:
         ctx.register_id(target, "Id", ns.WSU)
     ctx.sign(signature)
@@ -135,17 +135,22 @@ def unused_prefixes(target: etree._Element) -> list[str]:
     """
     declared: set[str] = set()
     used: set[str | None] = set()
+    top = target.getparent()
+    # In-scope namespaces of each element, looked up once: a child compares with its parent's.
+    scopes: dict[etree._Element | None, dict] = {top: top.nsmap if top is not None else {}}
     for element in target.iter(etree.Element):
-        parent = element.getparent()
-        inherited = parent.nsmap if parent is not None else {}
-        declared.update(p for p, uri in element.nsmap.items() if p and inherited.get(p) != uri)
+        nsmap = scopes[element] = element.nsmap
+        inherited = scopes[element.getparent()]
+        if nsmap != inherited:
+            declared.update(p for p, uri in nsmap.items() if p and inherited.get(p) != uri)
         used.add(element.prefix)
-        used.update(_attribute_prefix(element, name) for name in element.attrib)
+        for name in element.keys():
+            used.add(_attribute_prefix(nsmap, name))
     return sorted(declared - used)
 
 
-def _attribute_prefix(element: etree._Element, name: str) -> str | None:
+def _attribute_prefix(nsmap: dict, name: str) -> str | None:
     namespace = etree.QName(name).namespace
     if namespace is None:
         return None
-    return next((p for p, uri in element.nsmap.items() if uri == namespace), None)
+    return next((p for p, uri in nsmap.items() if uri == namespace), None)

@@ -26,7 +26,7 @@ KEY_REFERENCES = ("bst", "issuer_serial", "ski")
 def binary_security_token(key: SigningKey) -> etree._Element:
     token = etree.Element(ns.BST, ValueType=ns.X509V3, EncodingType=ns.BASE64, nsmap=ns.NSMAP)
     ids.ensure_id(token, "X509")
-    token.text = base64.b64encode(key.certificate_der).decode("ascii")
+    token.text = key.certificate_base64
     return token
 
 
