@@ -104,6 +104,13 @@ class Processor:
                                    details="at Header/Verb"))
         if isinstance(msg, ResponseMessage):
             return get_noun(header.noun)
+        if header.noun == "OperationSet" and verb == "execute":
+            # Each Operation names its noun and the set's handler checks it; on a typed Execute<Noun>
+            # service the set keeps to that service's noun, which is what this returns.
+            if msg.payload is None or msg.payload.operation_set is None:
+                raise Rejection(_error("1.7", "Header/Noun OperationSet needs a Payload/OperationSet",
+                                       details="at Payload/OperationSet"))
+            return get_noun(call.service.noun) if call.service.noun else None
         noun = get_noun(header.noun)
         if noun is None or (call.service.noun and call.service.noun != header.noun):
             served = call.service.noun or "the nouns listed at /endpoints.json"
