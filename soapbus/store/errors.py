@@ -30,3 +30,24 @@ class UnknownClaim(StoreError, LookupError):
         super().__init__(f"message {message_id!r} from source {source!r} was never claimed")
         self.source = source
         self.message_id = message_id
+
+
+class DuplicateSubscription(StoreError):
+    """This endpoint already subscribes to this (noun, verb, context); None stands for "any"."""
+
+    def __init__(self, endpoint: str, noun: str | None, verb: str | None, context: str | None):
+        super().__init__(f"{endpoint!r} already subscribes to noun={noun!r} verb={verb!r} context={context!r}")
+        self.endpoint = endpoint
+        self.noun = noun
+        self.verb = verb
+        self.context = context
+
+
+class DuplicateRoute(StoreError):
+    """A route for this (noun, verb, context) exists; None stands for "any"."""
+
+    def __init__(self, noun: str, verb: str | None, context: str | None):
+        super().__init__(f"a route for noun={noun!r} verb={verb!r} context={context!r} already exists")
+        self.noun = noun
+        self.verb = verb
+        self.context = context

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (BigInteger, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, LargeBinary,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, LargeBinary,
                         MetaData, String, Table, Text, UniqueConstraint)
 from sqlalchemy.types import TypeDecorator
 
@@ -34,6 +34,12 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 DIRECTIONS = ("in", "out")
 # 'executed': SwitchingPlans, Controls and other objects that an execute request carries out.
 OBJECT_STATUSES = ("active", "canceled", "closed", "executed")
+# What an outbox message is: an asynchronous reply, a published event, a routed request.
+OUTBOX_KINDS = ("reply", "event", "request")
+OUTBOX_STATUSES = ("pending", "delivered", "dead")
+# How a subscriber or a route endpoint is called: the generic WSDL's PublishEvent/Request
+# operations, or the typed per-noun operations (Receive<Noun>, Request<Noun> ...).
+DELIVERY_STYLES = ("generic", "typed")
 
 # SQLite only turns an INTEGER PRIMARY KEY into an auto-incrementing rowid; PostgreSQL gets BIGINT
 # because the journal grows without bound.
@@ -146,4 +152,69 @@ replay_memory = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     UniqueConstraint("scope", "key"),
     Index(None, "expires_at"),
+)
+
+# The transactional outbox: messages to send, written in the same transaction as the state
+# change they announce, and sent by a delivery worker after the commit (soapbus.store.outbox).
+outbox = Table(
+    "outbox", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("destination", Text, nullable=False),
+    Column("soap_action", Text),
+    Column("body", LargeBinary, nullable=False),  # the SOAP envelope, unsigned
+    Column("sign", Boolean(create_constraint=False), nullable=False),  # sign at send time
+    Column("kind", String(16), nullable=False),
+    Column("message_id", String),
+    Column("correlation_id", String),
+    Column("noun", String),
+    Column("verb", String),
+    # Messages sharing a key are delivered one at a time, in id order; NULL: no ordering.
+    Column("sequence_key", Text),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("lease_until", UTCDateTime()),
+    Column("leased_by", Text),
+    Column("status", String(16), nullable=False),
+    Column("last_error", Text),
+    Column("last_status", Integer),  # the HTTP status of the last attempt, if it got one
+    Column("delivered_at", UTCDateTime()),
+    CheckConstraint(_in("kind", OUTBOX_KINDS), name="kind"),
+    CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),
+    # The lease query walks the pending messages in id order (the order it leases them in,
+    # so no sort, and delivered rows are never visited), then asks "is an earlier one of this
+    # key pending?"; dead letters are listed the same way.
+    Index(None, "status", "id"),
+    Index(None, "sequence_key", "status", "id"),
+)
+
+# Event subscriptions and request routes. A missing noun, verb or context means "any" and is
+# stored as '' (NOT NULL), because NULLs never collide in a unique constraint and '' does.
+subscription = Table(
+    "subscription", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("endpoint", Text, nullable=False),
+    Column("noun", String, nullable=False),
+    Column("verb", String, nullable=False),
+    Column("context", String, nullable=False),
+    Column("signed", Boolean(create_constraint=False), nullable=False),
+    Column("style", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("endpoint", "noun", "verb", "context"),
+    CheckConstraint(_in("style", DELIVERY_STYLES), name="style"),
+    Index(None, "noun"),
+)
+
+route = Table(
+    "route", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("noun", String, nullable=False),
+    Column("verb", String, nullable=False),
+    Column("context", String, nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("style", String(16), nullable=False),
+    Column("signed", Boolean(create_constraint=False), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("noun", "verb", "context"),
+    CheckConstraint(_in("style", DELIVERY_STYLES), name="style"),
 )

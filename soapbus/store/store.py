@@ -16,10 +16,12 @@ from sqlalchemy import Connection, Engine, text
 
 from soapbus.message import Header
 
-from . import idempotency, journal, objects, replay
+from . import idempotency, journal, objects, outbox, replay, routing
 from .db import WRITE_OPTION, check_schema_name, make_store_engine, single_statement_engine
 from .journal import JournalEntry
 from .objects import ObjectName, StoredObject
+from .outbox import OutboxItem
+from .routing import Route, Subscription
 from .schema import metadata
 
 Clock = Callable[[], datetime]
@@ -115,6 +117,41 @@ class UnitOfWork:
     def purge_expired(self, now: datetime | None = None) -> int:
         return replay.purge_expired(self._conn, now or self._clock())
 
+    # ---------------------------------------------------------------- outbox
+
+    def outbox_add(self, *, destination: str, soap_action: str | None, body: bytes, sign: bool, kind: str,
+                   message_id: str | None, correlation_id: str | None, noun: str | None, verb: str | None,
+                   sequence_key: str | None = None, not_before: datetime | None = None) -> int:
+        """Queue a message for delivery once this transaction commits (and never if it rolls
+        back); returns its outbox id. kind: 'reply', 'event' or 'request'; body: the unsigned
+        envelope (sign=True: the delivery worker signs it when sending); sequence_key: messages
+        with the same key are delivered one at a time in the order they were added;
+        not_before: not due before then (default: at once). See soapbus.store.outbox."""
+        return outbox.add(self._conn, self._clock(), destination=destination, soap_action=soap_action, body=body,
+                          sign=sign, kind=kind, message_id=message_id, correlation_id=correlation_id, noun=noun,
+                          verb=verb, sequence_key=sequence_key, not_before=not_before)
+
+    # ---------------------------------------------------------------- subscriptions and routes
+
+    def subscriptions_matching(self, noun: str | None, verb: str | None, context: str | None) -> list[Subscription]:
+        """The subscriptions an event of (noun, verb, context) goes to; a subscription's None
+        matches anything, an event's None only a subscription's None."""
+        return routing.subscriptions_matching(self._conn, noun, verb, context)
+
+    def subscription_add(self, endpoint: str, noun: str | None = None, verb: str | None = None,
+                         context: str | None = None, signed: bool = False, style: str = "generic") -> Subscription:
+        """As Store.subscription_add, inside this transaction; the transaction goes on after a
+        DuplicateSubscription."""
+        return routing.add_subscription(self._conn, self._clock(), endpoint, noun, verb, context, signed, style)
+
+    def subscription_remove(self, subscription_id: int) -> bool:
+        return routing.remove_subscription(self._conn, subscription_id)
+
+    def route_for(self, noun: str, verb: str | None, context: str | None) -> Route | None:
+        """The most specific route for a request: exact verb and context, then the verb, then
+        the context, then the noun alone; None when the noun has no route."""
+        return routing.route_for(self._conn, noun, verb, context)
+
 
 class Store:
     """The database behind soapbus: journal, idempotency claims, CIM objects, replay memory."""
@@ -175,11 +212,17 @@ class Store:
     @contextmanager
     def unit_of_work(self) -> Iterator[UnitOfWork]:
         """One transaction: committed on a clean exit, rolled back when an exception escapes."""
+        with self._writing() as conn:
+            yield UnitOfWork(conn, self._clock)
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A connection in a write transaction (BEGIN IMMEDIATE on SQLite), one per thread."""
         self._refuse_nested_unit()
         self._open_units.active = True
         try:
             with self._write_engine.connect() as conn, conn.begin():
-                yield UnitOfWork(conn, self._clock)
+                yield conn
         finally:
             self._open_units.active = False
 
@@ -233,6 +276,114 @@ class Store:
         """Forget replay memories expired at `now` (the store's clock by default); returns how many."""
         with self.unit_of_work() as uow:
             return uow.purge_expired(now)
+
+    # ---------------------------------------------------------------- outbox delivery
+
+    def outbox_lease(self, worker: str, now: datetime | None = None, limit: int = 10,
+                     lease_seconds: float = 60.0) -> list[OutboxItem]:
+        """Lease up to `limit` due messages (with their bodies) to `worker` until now +
+        lease_seconds, oldest first, committed at once. Messages of one sequence_key come one
+        at a time and in order; a lease that expires makes its message leasable again (its
+        worker is presumed dead). Safe across threads and processes: no message is leased to
+        two workers at once. now: the store's clock by default."""
+        now = self._clock() if now is None else now
+        outbox.check_lease(worker, now, limit, lease_seconds)
+        if self._engine.dialect.name == "sqlite":
+            # An idle poll must not take SQLite's write lock, which request units wait for.
+            with self._reading() as conn:
+                if not outbox.anything_leasable(conn, now):
+                    return []
+        with self._writing() as conn:
+            return outbox.lease(conn, worker, now, limit, lease_seconds)
+
+    def outbox_delivered(self, item_id: int, worker: str, now: datetime | None = None,
+                         status: int | None = None) -> bool:
+        """Mark a message leased by `worker` delivered (status: the HTTP status received);
+        False if the worker no longer holds it (taken over after its lease expired, or settled)."""
+        with self._writing() as conn:
+            return outbox.delivered(conn, item_id, worker, self._clock() if now is None else now, status)
+
+    def outbox_retry(self, item_id: int, worker: str, next_attempt_at: datetime, error: str | None = None,
+                     status: int | None = None) -> bool:
+        """A failed attempt: count it, keep the error, release the lease, try again at
+        next_attempt_at (the rest of its sequence_key waits). False if the worker no longer holds it."""
+        with self._writing() as conn:
+            return outbox.retry(conn, item_id, worker, next_attempt_at, error, status)
+
+    def outbox_dead(self, item_id: int, worker: str, error: str | None = None, status: int | None = None) -> bool:
+        """Give up on a message (counted as a failed attempt): it becomes a dead letter, and the
+        next message of its sequence_key may go. False if the worker no longer holds it."""
+        with self._writing() as conn:
+            return outbox.dead(conn, item_id, worker, error, status)
+
+    def outbox_get(self, item_id: int) -> OutboxItem | None:
+        """One message in any status, with its body."""
+        with self._reading() as conn:
+            return outbox.get(conn, item_id)
+
+    def outbox_counts(self) -> dict[str, int]:
+        """How many messages in each status: {'pending': n, 'delivered': n, 'dead': n}."""
+        with self._reading() as conn:
+            return outbox.counts(conn)
+
+    def outbox_pending_count(self) -> int:
+        with self._reading() as conn:
+            return outbox.pending_count(conn)
+
+    def outbox_purge_delivered(self, before: datetime) -> int:
+        """Delete the messages delivered before `before`; returns how many."""
+        with self._writing() as conn:
+            return outbox.purge_delivered(conn, before)
+
+    def dead_letters(self, limit: int = 100) -> list[OutboxItem]:
+        """Dead letters, oldest first, without their bodies (outbox_get has them)."""
+        _check_limit(limit)
+        with self._reading() as conn:
+            return outbox.dead_letters(conn, limit)
+
+    def dead_letter_replay(self, item_id: int) -> bool:
+        """Put a dead letter back in the queue: pending, attempts 0, due now. False if it is
+        not a dead letter."""
+        with self._writing() as conn:
+            return outbox.replay(conn, item_id, self._clock())
+
+    def dead_letter_purge(self, item_id: int | None = None) -> int:
+        """Delete one dead letter, or all of them when no id is given; returns how many."""
+        with self._writing() as conn:
+            return outbox.purge_dead(conn, item_id)
+
+    # ---------------------------------------------------------------- subscriptions and routes
+
+    def subscription_add(self, endpoint: str, noun: str | None = None, verb: str | None = None,
+                         context: str | None = None, signed: bool = False, style: str = "generic") -> Subscription:
+        """Subscribe `endpoint` to events of noun/verb/context (None: any); signed: sign what is
+        sent to it; style: 'generic' (PublishEvent) or 'typed' (Receive<Noun>). Raises
+        DuplicateSubscription if the endpoint already has this subscription."""
+        with self.unit_of_work() as uow:
+            return uow.subscription_add(endpoint, noun, verb, context, signed, style)
+
+    def subscription_list(self) -> list[Subscription]:
+        with self._reading() as conn:
+            return routing.list_subscriptions(conn)
+
+    def subscription_remove(self, subscription_id: int) -> bool:
+        with self.unit_of_work() as uow:
+            return uow.subscription_remove(subscription_id)
+
+    def route_add(self, noun: str, endpoint: str, *, verb: str | None = None, context: str | None = None,
+                  signed: bool = False, style: str = "generic") -> Route:
+        """Route requests of `noun` (and verb, context; None: any) to `endpoint`. Raises
+        DuplicateRoute if (noun, verb, context) already has a route."""
+        with self._writing() as conn:
+            return routing.add_route(conn, self._clock(), noun, endpoint, verb, context, signed, style)
+
+    def route_list(self) -> list[Route]:
+        with self._reading() as conn:
+            return routing.list_routes(conn)
+
+    def route_remove(self, route_id: int) -> bool:
+        with self._writing() as conn:
+            return routing.remove_route(conn, route_id)
 
 
 def _check_limit(limit: int | None) -> None:
