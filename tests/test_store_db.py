@@ -16,7 +16,8 @@ except ImportError:
     from store_fixtures import (  # noqa: F401
         ManualClock, clock, clocked_store, open_store, pg_schema_prefix, store, store_target)
 
-TABLES = {"journal", "processed_message", "cim_object", "cim_object_name", "replay_memory"}
+TABLES = {"journal", "processed_message", "cim_object", "cim_object_name", "replay_memory", "outbox",
+          "subscription", "route"}
 
 
 class Abort(Exception):
