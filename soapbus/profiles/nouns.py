@@ -186,6 +186,20 @@ NOUNS: dict[str, Noun] = {
         Noun("MeasurementValues", "I9", "MeasurementValues.xsd", "MeasurementValue",
              roles=("Get", "Receive"), transactions=("create", "change"), signed_by_default=True,
              description="SCADA telemetry: analog, discrete and accumulator values with their quality"),
+        # A schedule is configuration, not a meter: an unknown one is an unknown object (2.15).
+        Noun("MeterReadSchedules", "I7", "MeterReadSchedules.xsd", "MeterReadSchedule",
+             description="schedules of meter reads: what to read, from which meters, how often"),
+        # An outage record is the raw material of reliability reporting (SAIDI, SAIFI): once
+        # opened it is closed when supply is back, or cancelled when it was no outage, and kept
+        # either way; no delete. The record of a device is found again by its Name (NameType
+        # "EndDevice", name = the device's mRID) and status open: see xsd/OutageRecords.xsd.
+        Noun("OutageRecords", "I6", "OutageRecords.xsd", "OutageRecord",
+             transactions=("create", "change", "cancel", "close"),
+             description="outage records: supply lost at end devices and usage points, from last gasp "
+                         "or trouble call to restoration"),
+        Noun("WorkRequests", "I4", "WorkRequests.xsd", "WorkRequest",
+             description="work requests (CIM Work): construction, inspection, maintenance, repair, service and "
+                         "connection work at a location, for customers"),
     )
 }
 
