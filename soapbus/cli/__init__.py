@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from .bus import outbox, subscriptions
 from .call import call
 from .certs import certs
 from .journal import journal
@@ -18,6 +19,8 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(call)
 cli.add_command(certs)
+cli.add_command(subscriptions)
+cli.add_command(outbox)
 cli.add_command(journal)
 
 

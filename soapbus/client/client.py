@@ -9,6 +9,7 @@ the 61968 envelope takes its own raw-XML path through zeep's pipeline.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime
@@ -188,6 +189,30 @@ class Client:
         if verbs.normalize(verb) not in verbs.EVENT_VERBS:
             raise ValueError(f"{verb!r} is not an event verb; use one of {sorted(verbs.EVENT_VERBS)}")
         return self.send(m.EventMessage(self._header(verb, noun, **header), _payload(payload, compress)))
+
+    # ------------------------------------------------------------ asynchronous (Send/Receive)
+
+    def send_async(self, msg: m.RequestMessage, listener) -> Future:
+        """Send with AsyncReplyFlag and the listener's URL as ReplyAddress; the Future gets every reply.
+
+        The immediate answer must be the acknowledgement (OK, 0.3); anything else raises here.
+        """
+        msg.header.async_reply_flag = True
+        msg.header.reply_address = listener.url
+        future = listener.expect(m.correlation_for(msg.header))
+        ack = self.send(msg)
+        if ack.result != codes.OK:
+            raise FailedReply(ack)
+        return future
+
+    def get_async(self, noun: str, *ids, listener, **kw) -> Future:
+        request = m.Request(ids=[i if isinstance(i, m.ID) else m.ID(i) for i in ids],
+                            options=list(kw.pop("options", {}).items()))
+        return self.send_async(m.RequestMessage(self._header("get", noun, **kw), request), listener)
+
+    def create_async(self, noun: str, payload, *, listener, compress: bool = False, **header) -> Future:
+        return self.send_async(m.RequestMessage(self._header("create", noun, **header), None,
+                                                _payload(payload, compress)), listener)
 
     # ------------------------------------------------------------ plumbing
 

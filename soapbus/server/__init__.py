@@ -9,11 +9,14 @@ import importlib
 import logging
 from dataclasses import dataclass
 
+from ..bus.delivery import DeliveryWorker
+from ..bus.service import DeliveryService
 from ..store import Store
 from . import cimstore
 from .config import ServerConfig
 from .guard import Guard, SecurityConfig
 from .handlers import HandlerRegistry, HandlerRequest, HandlerResult, registry
+from .patterns import PatternConfig
 from .pipeline import Processor
 
 log = logging.getLogger(__name__)
@@ -25,6 +28,7 @@ class Running:
     store: Store
     processor: Processor
     port: object  # twisted IListeningPort
+    delivery: DeliveryService
 
     @property
     def url(self) -> str:
@@ -35,7 +39,10 @@ def build_processor(config: ServerConfig, store: Store, handlers: HandlerRegistr
     for module in config.handler_modules:
         importlib.import_module(module)  # a DMS module registers its handlers on import
     table = cimstore.install((handlers or registry).copy())
-    return Processor(store, table, source=config.source, required_header_fields=config.required_header_fields)
+    pattern_config = PatternConfig(page_size=config.page_size, max_items=config.max_items,
+                                   signed_interfaces=config.security.signed_interfaces)
+    return Processor(store, table, source=config.source, required_header_fields=config.required_header_fields,
+                     pattern_config=pattern_config)
 
 
 def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None = None) -> Running:
@@ -55,7 +62,10 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
                     ", ".join(sorted(config.security.signed_interfaces)), problem)
     site = build_site(reactor, threadpool, processor, config.max_body_bytes, guard)
     port = reactor.listenTCP(config.port, site, interface=config.host)
-    return Running(config, store, processor, port)
+    worker = DeliveryWorker(store, signer=guard.outbound_signer(), policy=config.delivery)
+    delivery = DeliveryService(reactor, threadpool, worker, config.delivery_interval)
+    delivery.start()
+    return Running(config, store, processor, port, delivery)
 
 
 def run(config: ServerConfig, on_ready=None) -> None:

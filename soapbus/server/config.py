@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..bus.delivery import RetryPolicy
 from .guard import SecurityConfig
 
 DEFAULT_PORT = 8061
@@ -22,6 +23,10 @@ class ServerConfig:
     thread_pool_size: int = 10
     handler_modules: list[str] = field(default_factory=list)  # imported at start-up to register handlers
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    page_size: int = 100  # objects per PARTIAL page of an asynchronous get
+    max_items: int = 10_000  # a get matching more answers 3.1
+    delivery: RetryPolicy = field(default_factory=RetryPolicy)
+    delivery_interval: float = 0.2  # seconds between outbox polls when idle
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -112,6 +112,10 @@ class Guard:
             return self._sign_62325_answer
         return self._sign_wsse
 
+    def outbound_signer(self):
+        """What signs messages this server sends on its own (events, asynchronous replies), or None."""
+        return self._sign_wsse if self.config.key is not None else None
+
     def _sign_wsse(self, envelope: etree._Element) -> etree._Element:
         return sign_envelope(envelope, self.config.key, key_reference=self.config.key_reference,
                              algorithm=self.config.algorithm)

@@ -16,10 +16,11 @@ from lxml import etree
 from ..message import (HEADER_FIELDS, Error, FaultMessage, Header, MessageError, Payload, Reply, RequestMessage,
                        ResponseMessage, codes, parse_bytes, soap, verbs)
 from ..message import envelope as env
-from ..message.replies import reply_to
+from ..message.replies import acknowledgement, reply_to
 from ..profiles import Noun, Operation, Service
 from ..profiles import get as get_noun
 from ..profiles import validate_documents, verb_allowed
+from . import patterns
 from .handlers import HandlerRegistry, HandlerRequest, HandlerResult
 
 log = logging.getLogger(__name__)
@@ -62,11 +63,13 @@ def _from_message_error(exc: MessageError) -> Error:
 
 
 class Processor:
-    def __init__(self, store, registry: HandlerRegistry, source: str, required_header_fields=("MessageID",)):
+    def __init__(self, store, registry: HandlerRegistry, source: str, required_header_fields=("MessageID",),
+                 pattern_config: patterns.PatternConfig | None = None):
         self.store = store
         self.registry = registry
         self.source = source
         self.required_header_fields = tuple(required_header_fields)
+        self.patterns = pattern_config or patterns.PatternConfig()
 
     # ------------------------------------------------------------ entry
 
@@ -136,15 +139,25 @@ class Processor:
                 if header.message_id and not uow.claim(header.source, header.message_id):
                     raise _AlreadyClaimed()
                 result = self._run_handler(uow, call, msg, noun, documents)
-                response = reply_to(header, result.reply, _shaped_payload(msg, result.payload), source=self.source)
-                body, unsigned = self._answer_bytes(call, response)
+                reply, payload = patterns.limit_items(noun, result.reply, result.payload, self.patterns)
+                payload = _shaped_payload(msg, payload)
+                patterns.publish_follow_up_event(uow, msg, reply, self.source, self.patterns)
+                if patterns.is_async(msg):  # the answer goes to ReplyAddress; the caller gets 0.3 now
+                    patterns.queue_async_replies(uow, msg, noun, reply, payload, self.source, self.patterns)
+                    answer = reply_to(header, acknowledgement(), source=self.source)
+                else:
+                    answer = reply_to(header, reply, payload, source=self.source)
+                body, unsigned = self._answer_bytes(call, answer)
+                one_way = patterns.is_one_way(msg)
                 in_id = uow.journal("in", call.raw, header=header, kind=msg.kind, peer=call.peer,
-                                    outcome="processed", reply_code=_first_code(result.reply))
-                out_id = uow.journal("out", body, header=response.header, kind=response.kind, peer=call.peer,
-                                     outcome="replied", reply_code=_first_code(result.reply), related_id=in_id)
+                                    outcome="processed", reply_code=_first_code(reply))
+                out_id = None
+                if not one_way:
+                    out_id = uow.journal("out", body, header=answer.header, kind=answer.kind, peer=call.peer,
+                                         outcome="replied", reply_code=_first_code(answer.reply), related_id=in_id)
                 if header.message_id:  # kept unsigned: a re-delivery gets it signed afresh
-                    uow.set_reply(header.source, header.message_id, unsigned, out_id)
-            return Outcome(200, body, out_id)
+                    uow.set_reply(header.source, header.message_id, b"" if one_way else unsigned, out_id or in_id)
+            return Outcome(202, b"", in_id) if one_way else Outcome(200, body, out_id)
         except _AlreadyClaimed:  # another worker claimed it between our look-up and our insert
             previous = self.store.stored_reply(header.source, header.message_id)
             if previous is None:  # the other worker has not committed its answer yet
@@ -187,6 +200,11 @@ class Processor:
                                   error, 500)
 
     def _answer_duplicate(self, call: InboundCall, msg, previous: bytes) -> Outcome:
+        if not previous:  # a one-way message: no answer the first time, none now
+            with self.store.unit_of_work() as uow:
+                in_id = uow.journal("in", call.raw, header=msg.header, kind=msg.kind, peer=call.peer,
+                                    outcome="duplicate", reason="MessageID already processed (one-way)")
+            return Outcome(202, b"", in_id)
         if call.sign is not None:  # same answer, fresh Timestamp and signature
             previous = soap.to_bytes(call.sign(parse_bytes(previous, "stored reply")))
         with self.store.unit_of_work() as uow:

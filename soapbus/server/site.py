@@ -14,6 +14,7 @@ from twisted.web import resource, server, static
 from ..profiles import INTERFACES, Service, services
 from ..profiles import wsdl as wsdl_builder
 from ..profiles import xsd_dir
+from .admin import admin_resource
 from .wsgi import SoapEndpoint
 from .wsgi_host import TOO_LARGE_KEY, render_in_pool
 
@@ -168,6 +169,7 @@ def build_site(reactor, threadpool, processor, max_body_bytes: int, guard) -> se
     schemas = static.File(str(xsd_dir()), defaultType="text/xml")
     schemas.contentTypes = {".xsd": "text/xml"}
     root.putChild(b"xsd", schemas)
+    root.putChild(b"admin", admin_resource(reactor, threadpool, processor.store))
     soap_dir = resource.Resource()
     root.putChild(b"soap", soap_dir)
     for svc in services():

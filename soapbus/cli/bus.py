@@ -1,0 +1,138 @@
+"""`soapbus subscriptions`, `soapbus routes`, `soapbus outbox`: the bus's tables, from the shell."""
+from __future__ import annotations
+
+import click
+
+from .common import data_option, database_option, open_store
+
+STYLE = click.Choice(["generic", "typed"])
+
+
+def _echo_rows(header: tuple[str, ...], rows) -> None:
+    click.echo("\t".join(header))
+    for row in rows:
+        click.echo("\t".join("" if v is None else str(v) for v in row))
+
+
+@click.group()
+def subscriptions() -> None:
+    """Who receives which events (publish/subscribe)."""
+
+
+@subscriptions.command("add")
+@click.argument("endpoint")
+@click.option("--noun", default=None, help="Only this noun (default: any).")
+@click.option("--verb", default=None, help="Only this event verb, e.g. created (default: any).")
+@click.option("--context", default=None, help="Only this Header/Context, e.g. PRODUCTION (default: any).")
+@click.option("--signed", is_flag=True, help="Sign the events sent to this subscriber.")
+@click.option("--style", type=STYLE, default="generic", show_default=True,
+              help="generic: the subscriber's PublishEvent; typed: its Receive<Noun> operations.")
+@data_option
+@database_option
+def subscriptions_add(endpoint, noun, verb, context, signed, style, data_dir, database_url):
+    """Subscribe ENDPOINT (an http(s) URL) to events."""
+    from ..store import DuplicateSubscription
+
+    _check_url(endpoint)
+    store = open_store(data_dir, database_url)
+    try:
+        sub = store.subscription_add(endpoint, noun=noun, verb=verb, context=context, signed=signed, style=style)
+    except DuplicateSubscription:
+        raise click.ClickException("that subscription exists already (same endpoint, noun, verb and context)") \
+            from None
+    click.echo(f"subscription {sub.id}: {endpoint} <- {noun or '*'} {verb or '*'} {context or '*'}")
+
+
+@subscriptions.command("list")
+@data_option
+@database_option
+def subscriptions_list(data_dir, database_url):
+    store = open_store(data_dir, database_url)
+    _echo_rows(("id", "endpoint", "noun", "verb", "context", "signed", "style"),
+               [(s.id, s.endpoint, s.noun, s.verb, s.context, s.signed, s.style) for s in store.subscription_list()])
+
+
+@subscriptions.command("remove")
+@click.argument("subscription_id", type=int)
+@data_option
+@database_option
+def subscriptions_remove(subscription_id, data_dir, database_url):
+    store = open_store(data_dir, database_url)
+    if not store.subscription_remove(subscription_id):
+        raise click.ClickException(f"no subscription {subscription_id}")
+    click.echo(f"subscription {subscription_id} removed")
+
+
+@click.group()
+def outbox() -> None:
+    """Messages waiting to be delivered, and dead letters."""
+
+
+@outbox.command("status")
+@data_option
+@database_option
+def outbox_status(data_dir, database_url):
+    """How many messages are pending, delivered and dead."""
+    store = open_store(data_dir, database_url)
+    counts = store.outbox_counts()
+    click.echo("  ".join(f"{k}={counts.get(k, 0)}" for k in ("pending", "delivered", "dead")))
+
+
+@outbox.command("dead")
+@data_option
+@database_option
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10000))
+def outbox_dead(data_dir, database_url, limit):
+    """List dead letters (messages that could not be delivered after every retry)."""
+    store = open_store(data_dir, database_url)
+    _echo_rows(("id", "destination", "kind", "noun", "verb", "MessageID", "attempts", "last_status", "last_error"),
+               [(d.id, d.destination, d.kind, d.noun, d.verb, d.message_id, d.attempts, d.last_status, d.last_error)
+                for d in store.dead_letters(limit=limit)])
+
+
+@outbox.command("show")
+@click.argument("item_id", type=int)
+@data_option
+@database_option
+def outbox_show(item_id, data_dir, database_url):
+    """One outbox message in full."""
+    store = open_store(data_dir, database_url)
+    item = store.outbox_get(item_id)
+    if item is None:
+        raise click.ClickException(f"no outbox message {item_id}")
+    click.echo(f"#{item.id} {item.status} {item.kind} to {item.destination} ({item.soap_action}) "
+               f"attempts={item.attempts} last={item.last_status} {item.last_error or ''}")
+    click.echo(item.body.decode("utf-8", "replace"))
+
+
+@outbox.command("replay")
+@click.argument("item_id", type=int)
+@data_option
+@database_option
+def outbox_replay(item_id, data_dir, database_url):
+    """Put a dead letter back in the queue (a running server sends it again)."""
+    store = open_store(data_dir, database_url)
+    if not store.dead_letter_replay(item_id):
+        raise click.ClickException(f"no dead letter {item_id}")
+    click.echo(f"dead letter {item_id} queued again")
+
+
+@outbox.command("purge")
+@click.argument("item_id", type=int, required=False)
+@click.option("--all", "purge_all", is_flag=True, help="Purge every dead letter.")
+@data_option
+@database_option
+def outbox_purge(item_id, purge_all, data_dir, database_url):
+    """Delete one dead letter, or all of them with --all."""
+    if (item_id is None) == (not purge_all):
+        raise click.UsageError("give a dead letter id, or --all")
+    store = open_store(data_dir, database_url)
+    removed = store.dead_letter_purge(item_id)
+    if item_id is not None and not removed:
+        raise click.ClickException(f"no dead letter {item_id}")
+    click.echo(f"{removed} dead letter(s) purged")
+
+
+def _check_url(url: str) -> None:
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter(f"{url!r} is not an http(s) URL", param_hint="ENDPOINT")
