@@ -5,6 +5,7 @@ import logging
 
 import click
 
+from ..bus.delivery import RetryPolicy
 from .common import DEFAULT_PORT, data_option, database_option, server_config
 from .security_options import security_config, security_options
 
@@ -20,10 +21,19 @@ from .security_options import security_config, security_options
               help="Largest request body accepted, in bytes.")
 @click.option("--handlers", "handler_modules", multiple=True, metavar="MODULE",
               help="Python module that registers business handlers on import (repeatable).")
+@click.option("--page-size", default=100, show_default=True, type=click.IntRange(1),
+              help="Objects per PARTIAL page of an asynchronous get.")
+@click.option("--max-items", default=10_000, show_default=True, type=click.IntRange(1),
+              help="A get matching more objects answers 3.1.")
+@click.option("--delivery-attempts", default=8, show_default=True, type=click.IntRange(1),
+              help="Attempts before an outbound message becomes a dead letter.")
+@click.option("--delivery-base-delay", default=0.5, show_default=True, type=click.FloatRange(0.01),
+              help="Seconds before the second delivery attempt; doubled each time, with jitter.")
 @security_options
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def serve(host, port, data_dir, database_url, source, max_body_bytes, handler_modules, log_level, **security):
+def serve(host, port, data_dir, database_url, source, max_body_bytes, handler_modules, page_size, max_items,
+          delivery_attempts, delivery_base_delay, log_level, **security):
     """Start the SOAP endpoints (SQLite in the data folder unless --database is given).
 
     I1 and I9 require WS-Security signed requests and sign their answers: give the server a
@@ -34,6 +44,8 @@ def serve(host, port, data_dir, database_url, source, max_body_bytes, handler_mo
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = server_config(data_dir, database_url, host=host, port=port, source=source,
                            max_body_bytes=max_body_bytes, handler_modules=list(handler_modules),
+                           page_size=page_size, max_items=max_items,
+                           delivery=RetryPolicy(max_attempts=delivery_attempts, base_delay=delivery_base_delay),
                            security=security_config(**security))
 
     def announce(running):
