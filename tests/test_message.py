@@ -171,11 +171,14 @@ ORDINARY = [
     b'<?xml version="1.0" encoding="ISO-8859-1"?><x>\xe9</x>',
     b'\xef\xbb\xbf<?xml version="1.0"?><x/>',
     b"\r\n\t <x/>",
+    b"<x a='?!'>what? <y/>yes! <z>a&lt;b ! c&gt;?</z></x>",
 ]
 # No DOCTYPE, but bytes the fast path does not vouch for: the pull parser clears them.
 LOOK_ALIKES = [
     b"<x><!-- a comment saying <!DOCTYPE --><![CDATA[<!DOCTYPE x>]]></x>",
     b"<x><?xml-stylesheet href='a'?></x>",
+    b"<x>?!<?XmL-ish ?></x>",
+    b"<x><!-- --><!-- <!DocType --></x>",
 ]
 SUSPECT = LOOK_ALIKES + [
     b'<?xml version="1.0"?><!DOCTYPE x><x/>',

@@ -64,13 +64,25 @@ def _proven_without_doctype(data: bytes) -> bool:
         encoding = declaration.group(1) or declaration.group(2)
         if encoding is not None and encoding.lower() not in _ASCII_MARKUP_ENCODINGS:
             return False
-        rest, declarations = declaration.end(), 1
+        rest = declaration.end()
     else:
-        rest, declarations = start, 0
+        rest = start
     if _SPACE_THEN_MARKUP.match(data, rest) is None:
         return False
-    lowered = data.lower()
-    return lowered.count(b"<?xml") == declarations and b"<!doctype" not in lowered
+    return not _markup_in_any_case(data, b"?", b"xml", rest) and not _markup_in_any_case(data, b"!", b"doctype", rest)
+
+
+def _markup_in_any_case(data: bytes, mark: bytes, word: bytes, start: int) -> bool:
+    """Whether '<', `mark`, then `word` in any letter case occur in data[start:].
+
+    Looks for the rare `mark` byte ('?' or '!') rather than the common '<'.
+    """
+    found = data.find(mark, start)
+    while found >= 0:
+        if data[found - 1:found] == b"<" and data[found + 1:found + 1 + len(word)].lower() == word:
+            return True
+        found = data.find(mark, found + 1)
+    return False
 
 
 def doctype_of(data: bytes) -> str:
