@@ -15,7 +15,6 @@ from lxml import etree
 
 from . import faults, ns
 
-_ID_LOCAL_NAMES = frozenset({"Id", "ID", "id"})
 # A bare-name XPointer (`#` then an NCName): the only reference form WS-Security uses.
 _BARE_NAME = re.compile(r"^#([^\W\d][\w.\-]*)$")
 
@@ -46,15 +45,18 @@ def fragment(uri: str | None) -> str:
     return match.group(1)
 
 
+# Every attribute whose local name is Id, ID or id, on the context element and its descendants,
+# in document order. XPath's local-name() is libxml2's own, so no attribute name can hide from it.
+_ID_ATTRIBUTES = etree.XPath("descendant-or-self::*/@*[local-name()='Id' or local-name()='ID' or local-name()='id']")
+
+
 class IdIndex:
     """Every identifier-like attribute value of a document, mapped to the elements carrying it."""
 
     def __init__(self, root: etree._Element):
         self._found: dict[str, list[Target]] = {}
-        for element in root.iter(etree.Element):
-            for name, value in element.attrib.items():
-                if etree.QName(name).localname in _ID_LOCAL_NAMES:
-                    self._found.setdefault(value, []).append(Target(element, name))
+        for attribute in _ID_ATTRIBUTES(root):
+            self._found.setdefault(str(attribute), []).append(Target(attribute.getparent(), attribute.attrname))
 
     def resolve(self, identifier: str) -> Target:
         """The one element an identifier names; none, or several, is refused."""

@@ -4,9 +4,16 @@ xmlsec's own template helpers create some nodes (ds:Transforms) whose names lxml
 intern, and lxml's find() then silently misses them in the caller's tree; nodes built here
 behave like any other element. xmlsec only writes the DigestValue, SignatureValue and
 X509Certificate texts.
+
+A template's shape (algorithms, transforms, prefix lists) repeats from one signature to the
+next, so each shape is built once per thread and deep-copied (one C call) for every signature;
+only the Reference URIs differ.
 """
 from __future__ import annotations
 
+import copy
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,6 +22,9 @@ from lxml import etree
 from . import ns
 
 _DS = {"ds": ns.DS}
+_REFERENCE = ns.tag(ns.DS, "Reference")
+_SHAPES = 64  # templates kept per thread
+_built = threading.local()  # lxml trees are not shared between threads
 
 
 @dataclass(frozen=True)
@@ -29,6 +39,27 @@ def _sub(parent: etree._Element, name: str, **attrib: str) -> etree._Element:
 
 
 def signature(c14n: str, method: str, refs: Sequence[Ref], digest: str = ns.SHA256) -> etree._Element:
+    """A ds:Signature template, as `build` makes it, from a copy of the same shape built earlier."""
+    shape = (c14n, method, digest, tuple((tuple(r.transforms), tuple(r.inclusive_prefixes)) for r in refs))
+    cache = getattr(_built, "shapes", None)
+    if cache is None:
+        cache = _built.shapes = OrderedDict()
+    prebuilt = cache.get(shape)
+    if prebuilt is None:
+        prebuilt = cache[shape] = build(c14n, method, [Ref("", r.transforms, r.inclusive_prefixes) for r in refs],
+                                        digest)
+        if len(cache) > _SHAPES:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(shape)
+    sig = copy.deepcopy(prebuilt)
+    for reference, ref in zip(sig[0].iterchildren(_REFERENCE), refs, strict=True):
+        reference.set("URI", ref.uri)
+    return sig
+
+
+def build(c14n: str, method: str, refs: Sequence[Ref], digest: str = ns.SHA256) -> etree._Element:
+    """A ds:Signature template made element by element."""
     sig = etree.Element(ns.SIGNATURE, nsmap=_DS)
     info = _sub(sig, "SignedInfo")
     _sub(info, "CanonicalizationMethod", Algorithm=c14n)

@@ -1,0 +1,118 @@
+"""The cheaper ways some things are now done give what the plain ways gave.
+
+Templates come from a per-thread copy of the same shape, identifiers are found by XPath, and
+the DOCTYPE check skips the pull parser for plain UTF-8: each is compared here with the
+straightforward computation, or shown to refuse what it must.
+"""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from lxml import etree
+
+from soapbus.security import INVALID_SECURITY, SecurityFault, ns, template
+from soapbus.security.ids import IdIndex
+from soapbus.security.sign import unused_prefixes
+
+from .support import signed, wire
+
+SHAPES = [
+    (ns.EXC_C14N, ns.RSA_SHA256, [template.Ref("#a", [ns.EXC_C14N]), template.Ref("#b", [ns.EXC_C14N])]),
+    (ns.EXC_C14N, ns.ECDSA_SHA256, [template.Ref("#a", [ns.EXC_C14N], ["x", "xsi"]), template.Ref("#b", [ns.EXC_C14N]),
+                                    template.Ref("#c", [ns.EXC_C14N], ["y"])]),
+    (ns.C14N10, ns.RSA_SHA256, [template.Ref("", [ns.ENVELOPED, ns.C14N10])]),
+]
+
+
+@pytest.mark.parametrize("c14n, method, refs", SHAPES)
+def test_a_copied_template_is_the_template_built_afresh(c14n, method, refs):
+    for _ in range(3):  # the first call builds the shape, later ones copy it
+        assert etree.tostring(template.signature(c14n, method, refs)) == etree.tostring(template.build(c14n, method,
+                                                                                                        refs))
+    other = [template.Ref(r.uri + "-other", r.transforms, r.inclusive_prefixes) for r in refs]
+    made = template.signature(c14n, method, other)
+    assert [r.get("URI") for r in made.iter(ns.tag(ns.DS, "Reference"))] == [r.uri for r in other]
+    made.find(f".//{{{ns.DS}}}SignatureValue").text = "changed"  # a copy: the kept shape stays empty
+    assert template.signature(c14n, method, refs).find(f".//{{{ns.DS}}}SignatureValue").text is None
+
+
+def test_templates_in_another_thread():
+    c14n, method, refs = SHAPES[1]
+    made = []
+    worker = threading.Thread(target=lambda: made.append(etree.tostring(template.signature(c14n, method, refs))))
+    worker.start()
+    worker.join()
+    assert made == [etree.tostring(template.build(c14n, method, refs))]
+
+
+def _reference_unused_prefixes(target):
+    """sign.unused_prefixes as first written: every element's namespaces against its parent's."""
+    declared, used = set(), set()
+    for element in target.iter(etree.Element):
+        parent = element.getparent()
+        inherited = parent.nsmap if parent is not None else {}
+        declared.update(p for p, uri in element.nsmap.items() if p and inherited.get(p) != uri)
+        used.add(element.prefix)
+        for name in element.attrib:
+            namespace = etree.QName(name).namespace
+            used.add(None if namespace is None else next((p for p, u in element.nsmap.items() if u == namespace), None))
+    return sorted(declared - used)
+
+
+TREES = [
+    b'<r xmlns:a="urn:a"><a:b xmlns:x="urn:x" xmlns:y="urn:y"><c y:at="1">x:QName</c></a:b></r>',
+    b'<r xmlns:a="urn:a" xmlns:b="urn:b"><a:t xmlns:c="urn:c" xmlns:a="urn:a"><c:u xmlns:a="urn:a2" b:at="1"/></a:t></r>',
+    b'<r><t xmlns="urn:d" xmlns:p="urn:d" xmlns:q="urn:q"><u p:id="1"/><q:v/></t></r>',
+    b'<r xmlns:p="urn:p"><t xmlns:p="urn:other"><u xmlns:p="urn:p"/></t></r>',
+]
+
+
+@pytest.mark.parametrize("xml", TREES)
+def test_unused_prefixes_match_the_plain_computation(xml):
+    root = etree.fromstring(xml)
+    for target in root.iter(etree.Element):
+        assert unused_prefixes(target) == _reference_unused_prefixes(target), etree.tostring(target)
+
+
+def test_every_identifier_like_attribute_is_indexed():
+    root = etree.fromstring(
+        b'<r Id="root" xmlns:a="urn:a" xmlns:w="urn:w"><x a:ID="one"/><y id="two" a:Idx="no"/>'
+        b'<z w:Id="three"/><q xml:id="four"/></r>')
+    index = IdIndex(root)
+    assert index.resolve("root").element is root
+    assert index.resolve("one").attribute == "{urn:a}ID"
+    assert index.resolve("two").element.tag == "y"
+    assert index.resolve("three").element.tag == "z"
+    assert index.resolve("four").element.tag == "q"
+    with pytest.raises(SecurityFault):
+        index.resolve("no")
+
+
+def test_identifiers_carried_twice_under_different_names_are_ambiguous():
+    root = etree.fromstring(b'<r xmlns:a="urn:a" xmlns:b="urn:b"><x a:Id="dup"/><y b:id="dup"/></r>')
+    with pytest.raises(SecurityFault, match="duplicate Ids"):
+        IdIndex(root).resolve("dup")
+    inner = etree.fromstring(b'<r><x Id="i"><y ID="j"/></x><z Id="outside"/></r>')[0]
+    scoped = IdIndex(inner)  # an index of a subtree sees that subtree only
+    assert scoped.resolve("j").element.tag == "y"
+    with pytest.raises(SecurityFault):
+        scoped.resolve("outside")
+
+
+def _recoded(data: bytes, codec: str, declared: str) -> bytes:
+    text = data.decode("utf-8").split("?>", 1)[1]
+    doctype = '<!DOCTYPE soapenv:Envelope [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    if codec == "utf-7":  # Python writes '!' as itself; UTF-7 may also write it as '+ACE-', which hides it
+        return (f'<?xml version="1.0" encoding="{declared}"?>' + doctype.replace("!", "+ACE-")).encode() + text.encode(codec)
+    return f'<?xml version="1.0" encoding="{declared}"?>{doctype}{text}'.encode(codec)
+
+
+@pytest.mark.parametrize("codec, declared", [("utf-16", "UTF-16"), ("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE"),
+                                             ("utf-7", "UTF-7")])
+def test_a_signed_envelope_with_a_doctype_in_another_encoding_is_refused(codec, declared, keys, verifier):
+    data = _recoded(wire(signed(keys.mdms)), codec, declared)
+    assert b"<!DOCTYPE" not in data
+    with pytest.raises(SecurityFault) as refused:
+        verifier.verify(data)
+    assert refused.value.code == INVALID_SECURITY and "DOCTYPE" in refused.value.reason
