@@ -20,11 +20,13 @@ from ..message.replies import acknowledgement, reply_to
 from ..profiles import Noun, Operation, Service
 from ..profiles import get as get_noun
 from ..profiles import validate_documents, verb_allowed
+from ..bus.rules import RuleEngine
 from . import patterns
 from .handlers import HandlerRegistry, HandlerRequest, HandlerResult
 
 log = logging.getLogger(__name__)
 
+MAX_RULE_DEPTH = 3  # rules whose actions cause events that match rules again stop here
 MAX_ID_LENGTH = 200  # MessageIDs are indexed; PostgreSQL b-tree entries must stay well under 2.7 kB
 
 
@@ -64,12 +66,13 @@ def _from_message_error(exc: MessageError) -> Error:
 
 class Processor:
     def __init__(self, store, registry: HandlerRegistry, source: str, required_header_fields=("MessageID",),
-                 pattern_config: patterns.PatternConfig | None = None):
+                 pattern_config: patterns.PatternConfig | None = None, rules: RuleEngine | None = None):
         self.store = store
         self.registry = registry
         self.source = source
         self.required_header_fields = tuple(required_header_fields)
         self.patterns = pattern_config or patterns.PatternConfig()
+        self.rules = rules or RuleEngine(source=source)
 
     # ------------------------------------------------------------ entry
 
@@ -141,7 +144,9 @@ class Processor:
                 result = self._run_handler(uow, call, msg, noun, documents)
                 reply, payload = patterns.limit_items(noun, result.reply, result.payload, self.patterns)
                 payload = _shaped_payload(msg, payload)
-                patterns.publish_follow_up_event(uow, msg, reply, self.source, self.patterns)
+                event = patterns.publish_follow_up_event(uow, msg, reply, self.source, self.patterns)
+                if event is not None:
+                    self.rules.apply(event, uow, lambda request: self._run_local(uow, call, request))
                 if patterns.is_async(msg):  # the answer goes to ReplyAddress; the caller gets 0.3 now
                     patterns.queue_async_replies(uow, msg, noun, reply, payload, self.source, self.patterns)
                     answer = reply_to(header, acknowledgement(), source=self.source)
@@ -182,6 +187,29 @@ class Processor:
         except Exception as exc:  # a handler's bug must not become a traceback on the wire
             log.exception("handler for %s %s failed", verb, msg.header.noun)
             raise _HandlerFailed(f"the {verb} handler for {msg.header.noun} failed: {type(exc).__name__}: {exc}") from exc
+
+    def _run_local(self, uow, call: InboundCall, request: RequestMessage, depth: int = 0) -> Reply:
+        """A request an event/action rule made: handled, journaled and followed up like any other."""
+        noun = get_noun(request.header.noun)
+        documents = request.payload.documents if request.payload is not None else []
+        errors = validate_documents(noun.name, documents) if documents else []
+        if errors:
+            reply = Reply(result=codes.FAILED, errors=errors)
+        else:
+            local = InboundCall(b"", call.unwrapped, call.service, call.operation, "rules")
+            reply = self._run_handler(uow, local, request, noun, documents).reply
+        answer = reply_to(request.header, reply, source=self.source)
+        in_id = uow.journal("in", env.to_bytes(request), header=request.header, kind=request.kind, peer="rules",
+                            outcome="processed", reply_code=_first_code(reply))
+        uow.journal("out", env.to_bytes(answer), header=answer.header, kind=answer.kind, peer="rules",
+                    outcome="replied", reply_code=_first_code(reply), related_id=in_id)
+        if reply.result != codes.OK:
+            log.warning("rule request %s %s failed: %s", request.header.verb, request.header.noun,
+                        "; ".join(f"{e.code} {e.reason}" for e in reply.errors))
+        event = patterns.publish_follow_up_event(uow, request, reply, self.source, self.patterns)
+        if event is not None and depth < MAX_RULE_DEPTH:
+            self.rules.apply(event, uow, lambda nested: self._run_local(uow, call, nested, depth + 1))
+        return reply
 
     # ------------------------------------------------------------ answers that skip the handler
 
