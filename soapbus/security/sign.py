@@ -132,20 +132,26 @@ def unused_prefixes(target: etree._Element) -> list[str]:
 
     Exclusive C14N drops such declarations, yet QName-valued text (xsi:type, Error/xpath) may
     need them; listing them as InclusiveNamespaces keeps them under the signature.
+
+    A prefix counts as declared on an element when the element binds it to another namespace
+    than its parent does. iterwalk reports each element's own declarations ("start-ns", just
+    before its "start"), so only elements that carry declarations are compared with their parent.
     """
     declared: set[str] = set()
     used: set[str | None] = set()
-    top = target.getparent()
-    # In-scope namespaces of each element, looked up once: a child compares with its parent's.
-    scopes: dict[etree._Element | None, dict] = {top: top.nsmap if top is not None else {}}
-    for element in target.iter(etree.Element):
-        nsmap = scopes[element] = element.nsmap
-        inherited = scopes[element.getparent()]
-        if nsmap != inherited:
-            declared.update(p for p, uri in nsmap.items() if p and inherited.get(p) != uri)
-        used.add(element.prefix)
-        for name in element.keys():
-            used.add(_attribute_prefix(nsmap, name))
+    own: list[tuple[str, str]] = []
+    for event, item in etree.iterwalk(target, events=("start-ns", "start")):
+        if event == "start-ns":
+            own.append(item)
+            continue
+        if own:
+            parent = item.getparent()
+            inherited = parent.nsmap if parent is not None else {}
+            declared.update(p for p, uri in own if p and inherited.get(p) != uri)
+            own = []
+        used.add(item.prefix)
+        for name in item.keys():
+            used.add(_attribute_prefix(item.nsmap, name) if name[:1] == "{" else None)
     return sorted(declared - used)
 
 

@@ -68,9 +68,17 @@ TREES = [
 ]
 
 
-@pytest.mark.parametrize("xml", TREES)
-def test_unused_prefixes_match_the_plain_computation(xml):
-    root = etree.fromstring(xml)
+def _built_tree() -> etree._Element:
+    """Declarations as lxml's API makes them (nsmap on new elements), not as a parser does."""
+    root = etree.Element("{urn:a}r", nsmap={"a": "urn:a", None: "urn:d"})
+    child = etree.SubElement(root, "{urn:d}c", nsmap={"x": "urn:x", "a": "urn:a"})
+    etree.SubElement(child, "{urn:x}g", {"{urn:a}at": "1", "{urn:q}q": "2"}, nsmap={"y": "urn:a"})
+    return root
+
+
+@pytest.mark.parametrize("xml", TREES + [None, "signed"])
+def test_unused_prefixes_match_the_plain_computation(xml, keys):
+    root = _built_tree() if xml is None else signed(keys.mdms) if xml == "signed" else etree.fromstring(xml)
     for target in root.iter(etree.Element):
         assert unused_prefixes(target) == _reference_unused_prefixes(target), etree.tostring(target)
 
