@@ -47,6 +47,7 @@ class Attempt:
     retry_after: float | None  # seconds the receiver asked us to wait, when it said so
     status: int | None
     error: str | None
+    answer: bytes | None = None  # the receiver's answer, as it came
 
 
 def classify(status: int, headers, body: bytes) -> Attempt:
@@ -113,7 +114,8 @@ class DeliveryWorker:
         return len(items)
 
     def deliver(self, item) -> Attempt:
-        full = self.store.outbox_get(item.id)
+        """Send one item this worker holds the lease of, and settle it (delivered, retry or dead)."""
+        full = item if item.body is not None else self.store.outbox_get(item.id)
         body = self._signed(full.body) if full.sign else full.body
         attempt = self._post(full.destination, full.soap_action, body)
         now = datetime.now(timezone.utc)
@@ -137,7 +139,9 @@ class DeliveryWorker:
             resp = self.session.post(destination, data=body, headers=headers, timeout=self.policy.timeout)
         except requests.RequestException as exc:
             return Attempt(False, None, None, f"cannot reach {destination}: {type(exc).__name__}: {exc}")
-        return classify(resp.status_code, resp.headers, resp.content)
+        attempt = classify(resp.status_code, resp.headers, resp.content)
+        attempt.answer = resp.content
+        return attempt
 
     def _signed(self, body: bytes) -> bytes:
         if self.signer is None:

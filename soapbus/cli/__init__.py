@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .bus import outbox, subscriptions
+from .bus import outbox, routes, subscriptions
 from .call import call
 from .certs import certs
 from .journal import journal
@@ -21,6 +21,7 @@ cli.add_command(call)
 cli.add_command(certs)
 cli.add_command(subscriptions)
 cli.add_command(outbox)
+cli.add_command(routes)
 cli.add_command(journal)
 
 

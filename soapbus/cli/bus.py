@@ -136,3 +136,51 @@ def outbox_purge(item_id, purge_all, data_dir, database_url):
 def _check_url(url: str) -> None:
     if not url.startswith(("http://", "https://")):
         raise click.BadParameter(f"{url!r} is not an http(s) URL", param_hint="ENDPOINT")
+
+
+@click.group()
+def routes() -> None:
+    """Where requests are forwarded (the bus role)."""
+
+
+@routes.command("add")
+@click.argument("noun")
+@click.argument("endpoint")
+@click.option("--verb", default=None, help="Only this verb (default: any).")
+@click.option("--context", default=None, help="Only this Header/Context (default: any).")
+@click.option("--signed", is_flag=True, help="Sign the forwarded requests.")
+@click.option("--style", type=STYLE, default="generic", show_default=True,
+              help="generic: the backend's Request operation; typed: its <Verb><Noun> operations.")
+@data_option
+@database_option
+def routes_add(noun, endpoint, verb, context, signed, style, data_dir, database_url):
+    """Forward requests for NOUN to ENDPOINT (an http(s) URL)."""
+    from ..store import DuplicateRoute
+
+    _check_url(endpoint)
+    store = open_store(data_dir, database_url)
+    try:
+        route = store.route_add(noun, endpoint, verb=verb, context=context, signed=signed, style=style)
+    except DuplicateRoute:
+        raise click.ClickException("a route for that noun, verb and context exists already") from None
+    click.echo(f"route {route.id}: {noun} {verb or '*'} {context or '*'} -> {endpoint}")
+
+
+@routes.command("list")
+@data_option
+@database_option
+def routes_list(data_dir, database_url):
+    store = open_store(data_dir, database_url)
+    _echo_rows(("id", "noun", "verb", "context", "endpoint", "style", "signed"),
+               [(r.id, r.noun, r.verb, r.context, r.endpoint, r.style, r.signed) for r in store.route_list()])
+
+
+@routes.command("remove")
+@click.argument("route_id", type=int)
+@data_option
+@database_option
+def routes_remove(route_id, data_dir, database_url):
+    store = open_store(data_dir, database_url)
+    if not store.route_remove(route_id):
+        raise click.ClickException(f"no route {route_id}")
+    click.echo(f"route {route_id} removed")

@@ -63,6 +63,7 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
     site = build_site(reactor, threadpool, processor, config.max_body_bytes, guard)
     port = reactor.listenTCP(config.port, site, interface=config.host)
     worker = DeliveryWorker(store, signer=guard.outbound_signer(), policy=config.delivery)
+    processor.delivery = worker  # forwarded requests are tried at once, in the request's thread
     delivery = DeliveryService(reactor, threadpool, worker, config.delivery_interval)
     delivery.start()
     return Running(config, store, processor, port, delivery)

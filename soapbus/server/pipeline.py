@@ -8,6 +8,7 @@ lose neither half.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -20,12 +21,14 @@ from ..message.replies import acknowledgement, reply_to
 from ..profiles import Noun, Operation, Service
 from ..profiles import get as get_noun
 from ..profiles import validate_documents, verb_allowed
+from ..bus import router
 from ..bus.rules import RuleEngine
 from . import patterns
 from .handlers import HandlerRegistry, HandlerRequest, HandlerResult
 
 log = logging.getLogger(__name__)
 
+ROUTES_TTL = 2.0  # seconds a worker keeps the routing table before reading it again
 MAX_RULE_DEPTH = 3  # rules whose actions cause events that match rules again stop here
 MAX_ID_LENGTH = 200  # MessageIDs are indexed; PostgreSQL b-tree entries must stay well under 2.7 kB
 
@@ -73,6 +76,9 @@ class Processor:
         self.required_header_fields = tuple(required_header_fields)
         self.patterns = pattern_config or patterns.PatternConfig()
         self.rules = rules or RuleEngine(source=source)
+        self.delivery = None  # the DeliveryWorker, set by the server: forwarded requests need it
+        self._routes: list = []
+        self._routes_read_at = float("-inf")
 
     # ------------------------------------------------------------ entry
 
@@ -87,6 +93,9 @@ class Processor:
         except Rejection as rej:
             return self._answer_rejected(call, msg, rej.error)
         try:
+            route = self._route_for(msg)
+            if route is not None:
+                return self._forward(call, msg, noun, route)
             return self._handle(call, msg, noun)
         except Rejection as rej:  # payload problems found while handling (compressed, OperationSet)
             return self._answer_rejected(call, msg, rej.error)
@@ -187,6 +196,69 @@ class Processor:
         except Exception as exc:  # a handler's bug must not become a traceback on the wire
             log.exception("handler for %s %s failed", verb, msg.header.noun)
             raise _HandlerFailed(f"the {verb} handler for {msg.header.noun} failed: {type(exc).__name__}: {exc}") from exc
+
+    # ------------------------------------------------------------ routing (the bus role)
+
+    def _route_for(self, msg):
+        if not isinstance(msg, RequestMessage) or self.delivery is None:
+            return None
+        now = time.monotonic()
+        if now - self._routes_read_at > ROUTES_TTL:  # routes change rarely; every worker re-reads them soon
+            self._routes, self._routes_read_at = self.store.route_list(), now
+        return router.best_route(self._routes, msg.header.noun, verbs.normalize(msg.header.verb), msg.header.context)
+
+    def _forward(self, call: InboundCall, msg: RequestMessage, noun: Noun | None, route) -> Outcome:
+        """Send the request on to its backend through the outbox; a synchronous caller gets its answer."""
+        self._documents(msg, noun)  # the bus refuses what the backend would: invalid payloads stop here
+        header = msg.header
+        previous = self.store.stored_reply(header.source, header.message_id) if header.message_id else None
+        if previous is not None:  # answered before: repeat it rather than send another leg
+            return self._answer_duplicate(call, msg, previous)
+        sign = noun is not None and noun.interface in self.patterns.signed_interfaces
+        if patterns.is_async(msg):  # the backend answers the caller's ReplyAddress itself
+            try:
+                with self.store.unit_of_work() as uow:
+                    if header.message_id and not uow.claim(header.source, header.message_id):
+                        raise _AlreadyClaimed()
+                    router.queue(uow, route, msg, self.source, sign, worker=None)
+                    answer = reply_to(header, acknowledgement(), source=self.source)
+                    body, unsigned = self._answer_bytes(call, answer)
+                    in_id = uow.journal("in", call.raw, header=header, kind=msg.kind, peer=call.peer,
+                                        outcome="routed", reason=f"forwarded to {route.endpoint}")
+                    out_id = uow.journal("out", body, header=answer.header, kind=answer.kind, peer=call.peer,
+                                         outcome="replied", reply_code="0.3", related_id=in_id)
+                    if header.message_id:
+                        uow.set_reply(header.source, header.message_id, unsigned, out_id)
+                return Outcome(200, body, out_id)
+            except _AlreadyClaimed:
+                return self._answer_duplicate(call, msg, self.store.stored_reply(header.source, header.message_id) or b"")
+        with self.store.unit_of_work() as uow:
+            item_id = router.queue(uow, route, msg, self.source, sign, worker=self.delivery.name)
+            uow.journal("in", call.raw, header=header, kind=msg.kind, peer=call.peer, outcome="routed",
+                        reason=f"forwarded to {route.endpoint}")
+        attempt = self.delivery.deliver(self.store.outbox_get(item_id))
+        leg = router.backend_answer(attempt.answer, attempt.error) if attempt.delivered else None
+        if leg is None:
+            return self._answer_rejected(call, msg, _error("5.1", (
+                f"the system behind this bus ({route.endpoint}) did not answer: {attempt.error or 'no 61968 reply'}; "
+                "the request stays queued and will be delivered; send it again later with the same MessageID "
+                "for the answer")), outcome="routed-pending")
+        try:
+            with self.store.unit_of_work() as uow:
+                if header.message_id and not uow.claim(header.source, header.message_id):
+                    raise _AlreadyClaimed()
+                answer = reply_to(header, leg.reply, leg.payload, source=self.source)
+                body, unsigned = self._answer_bytes(call, answer)
+                back_id = uow.journal("in", leg.raw, header=None, kind="ResponseMessage", peer=route.endpoint,
+                                      outcome="processed", reply_code=_first_code(leg.reply),
+                                      reason="the backend's answer to a forwarded request")
+                out_id = uow.journal("out", body, header=answer.header, kind=answer.kind, peer=call.peer,
+                                     outcome="replied", reply_code=_first_code(leg.reply), related_id=back_id)
+                if header.message_id:
+                    uow.set_reply(header.source, header.message_id, unsigned, out_id)
+            return Outcome(200, body, out_id)
+        except _AlreadyClaimed:
+            return self._answer_duplicate(call, msg, self.store.stored_reply(header.source, header.message_id) or b"")
 
     def _run_local(self, uow, call: InboundCall, request: RequestMessage, depth: int = 0) -> Reply:
         """A request an event/action rule made: handled, journaled and followed up like any other."""

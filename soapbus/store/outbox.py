@@ -112,7 +112,8 @@ _PENDING_COUNT = select(func.count()).select_from(o).where(o.c.status == "pendin
 
 def add(conn: Connection, now: datetime, *, destination: str, soap_action: str | None, body: bytes, sign: bool,
         kind: str, message_id: str | None, correlation_id: str | None, noun: str | None, verb: str | None,
-        sequence_key: str | None, not_before: datetime | None) -> int:
+        sequence_key: str | None, not_before: datetime | None,
+        leased_to: tuple[str, float] | None = None) -> int:
     if not destination:
         raise ValueError("an outbox message needs a destination")
     if kind not in OUTBOX_KINDS:
@@ -124,6 +125,9 @@ def add(conn: Connection, now: datetime, *, destination: str, soap_action: str |
            "sign": bool(sign), "kind": kind, "message_id": message_id, "correlation_id": correlation_id,
            "noun": noun, "verb": verb, "sequence_key": sequence_key, "attempts": 0, "next_attempt_at": due,
            "status": "pending"}
+    if leased_to is not None:  # the writer sends it itself right after commit; others keep off meanwhile
+        worker, seconds = leased_to
+        row.update(leased_by=worker, lease_until=now + timedelta(seconds=seconds))
     return int(conn.execute(_INSERT, row).inserted_primary_key[0])
 
 

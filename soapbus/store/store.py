@@ -121,15 +121,18 @@ class UnitOfWork:
 
     def outbox_add(self, *, destination: str, soap_action: str | None, body: bytes, sign: bool, kind: str,
                    message_id: str | None, correlation_id: str | None, noun: str | None, verb: str | None,
-                   sequence_key: str | None = None, not_before: datetime | None = None) -> int:
+                   sequence_key: str | None = None, not_before: datetime | None = None,
+                   leased_to: tuple[str, float] | None = None) -> int:
         """Queue a message for delivery once this transaction commits (and never if it rolls
         back); returns its outbox id. kind: 'reply', 'event' or 'request'; body: the unsigned
         envelope (sign=True: the delivery worker signs it when sending); sequence_key: messages
         with the same key are delivered one at a time in the order they were added;
-        not_before: not due before then (default: at once). See soapbus.store.outbox."""
+        not_before: not due before then (default: at once); leased_to: (worker, seconds) when
+        the caller delivers it itself right after commit (other workers keep off until the lease
+        expires, then it is theirs). See soapbus.store.outbox."""
         return outbox.add(self._conn, self._clock(), destination=destination, soap_action=soap_action, body=body,
                           sign=sign, kind=kind, message_id=message_id, correlation_id=correlation_id, noun=noun,
-                          verb=verb, sequence_key=sequence_key, not_before=not_before)
+                          verb=verb, sequence_key=sequence_key, not_before=not_before, leased_to=leased_to)
 
     # ---------------------------------------------------------------- subscriptions and routes
 
