@@ -62,7 +62,8 @@ def _reference_unused_prefixes(target):
 
 TREES = [
     b'<r xmlns:a="urn:a"><a:b xmlns:x="urn:x" xmlns:y="urn:y"><c y:at="1">x:QName</c></a:b></r>',
-    b'<r xmlns:a="urn:a" xmlns:b="urn:b"><a:t xmlns:c="urn:c" xmlns:a="urn:a"><c:u xmlns:a="urn:a2" b:at="1"/></a:t></r>',
+    b'<r xmlns:a="urn:a" xmlns:b="urn:b"><a:t xmlns:c="urn:c" xmlns:a="urn:a">'
+    b'<c:u xmlns:a="urn:a2" b:at="1"/></a:t></r>',
     b'<r><t xmlns="urn:d" xmlns:p="urn:d" xmlns:q="urn:q"><u p:id="1"/><q:v/></t></r>',
     b'<r xmlns:p="urn:p"><t xmlns:p="urn:other"><u xmlns:p="urn:p"/></t></r>',
 ]
@@ -111,9 +112,10 @@ def test_identifiers_carried_twice_under_different_names_are_ambiguous():
 def _recoded(data: bytes, codec: str, declared: str) -> bytes:
     text = data.decode("utf-8").split("?>", 1)[1]
     doctype = '<!DOCTYPE soapenv:Envelope [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    declaration = f'<?xml version="1.0" encoding="{declared}"?>'
     if codec == "utf-7":  # Python writes '!' as itself; UTF-7 may also write it as '+ACE-', which hides it
-        return (f'<?xml version="1.0" encoding="{declared}"?>' + doctype.replace("!", "+ACE-")).encode() + text.encode(codec)
-    return f'<?xml version="1.0" encoding="{declared}"?>{doctype}{text}'.encode(codec)
+        return (declaration + doctype.replace("!", "+ACE-")).encode() + text.encode(codec)
+    return f"{declaration}{doctype}{text}".encode(codec)
 
 
 @pytest.mark.parametrize("codec, declared", [("utf-16", "UTF-16"), ("utf-16-le", "UTF-16LE"), ("utf-16-be", "UTF-16BE"),
