@@ -1,6 +1,7 @@
 """Shared test helpers: a real soapbus server in a child process, and message builders."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -41,8 +42,9 @@ class ServerProcess:
             self.process.kill()
 
 
-def start_server(data_dir: Path, database_url: str | None = None, extra_args=(), env=None) -> ServerProcess:
-    args = [sys.executable, "-m", "soapbus", "serve", "--port", "0", "--data", str(data_dir), *extra_args]
+def start_server(data_dir: Path, database_url: str | None = None, extra_args=(), env=None,
+                 port: int = 0) -> ServerProcess:
+    args = [sys.executable, "-m", "soapbus", "serve", "--port", str(port), "--data", str(data_dir), *extra_args]
     if database_url:
         args += ["--database", database_url]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -67,6 +69,39 @@ def start_server(data_dir: Path, database_url: str | None = None, extra_args=(),
                                  proc)
     proc.kill()
     raise RuntimeError("soapbus serve did not start:\n" + "".join(seen))
+
+
+@contextlib.contextmanager
+def server_on(database: str, data_dir: Path, name: str, extra_args=()):
+    """A server on SQLite, or on PostgreSQL in a schema of its own, dropped afterwards."""
+    if database != "postgresql":
+        proc = start_server(data_dir, None, extra_args)
+        try:
+            yield proc
+        finally:
+            proc.stop()
+        return
+    from soapbus.store import Store
+
+    from .conftest import skip_or_fail
+
+    base = os.environ.get("SOAPBUS_TEST_PG_URL")
+    if not base:
+        skip_or_fail("set SOAPBUS_TEST_PG_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) "
+                     "to run the server tests on PostgreSQL")
+    schema = f"soapbus_{name}_{os.getpid()}"
+    admin = Store(base)
+    with admin.engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    proc = start_server(data_dir, f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}", extra_args)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+        with admin.engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        admin.close()
 
 
 def header(verb: str, noun: str, **kw) -> m.Header:

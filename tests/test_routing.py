@@ -121,7 +121,7 @@ def test_backend_down_answers_5_1_and_the_request_is_delivered_later(tmp_path):
         with pytest.raises(FailedReply) as down:
             caller.send(msg)
         assert down.value.codes == ["5.1"] and "send it again later" in str(down.value)
-        backend = _start_on_port(backend_dir, port)
+        backend = start_server(backend_dir, port=port)
         try:
             store = Store(backend.database_url)
             deadline = time.monotonic() + 30
@@ -137,22 +137,6 @@ def test_backend_down_answers_5_1_and_the_request_is_delivered_later(tmp_path):
             backend.stop()
     finally:
         bus.stop()
-
-
-def _start_on_port(data_dir, port):
-    import re
-    import threading
-
-    proc = subprocess.Popen([sys.executable, "-m", "soapbus", "serve", "--port", str(port), "--data", str(data_dir)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for line in proc.stdout:
-        found = re.search(r"listening on (http://\S+)", line)
-        if found:
-            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-            from .helpers import ServerProcess
-
-            return ServerProcess(found.group(1), data_dir, f"sqlite:///{(data_dir / 'soapbus.db').resolve()}", proc)
-    raise RuntimeError("backend did not start")
 
 
 def test_async_routed_request_is_answered_by_the_backend_at_the_reply_address(bus):

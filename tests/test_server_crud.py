@@ -1,8 +1,6 @@
 """End to end over real HTTP on loopback: the built-in CIM store behind the typed and generic services."""
 from __future__ import annotations
 
-import os
-
 import pytest
 import requests
 
@@ -10,38 +8,13 @@ from soapbus import message as m
 from soapbus.message import namespaces
 from soapbus.store import Store
 
-from .conftest import skip_or_fail
-from .helpers import (MR_NS, generic_envelope, header, meter_readings, response_message, start_server,
-                      typed_envelope)
-
-
-def _pg_url():
-    url = os.environ.get("SOAPBUS_TEST_PG_URL")
-    if not url:
-        skip_or_fail("set SOAPBUS_TEST_PG_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) "
-                     "to run the server tests on PostgreSQL")
-    return url
+from .helpers import MR_NS, generic_envelope, header, meter_readings, response_message, server_on, typed_envelope
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def server(request, tmp_path_factory):
-    data = tmp_path_factory.mktemp(f"server-{request.param}")
-    database_url = None
-    if request.param == "postgresql":
-        base = _pg_url()
-        schema = f"soapbus_srv_{os.getpid()}"
-        database_url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-        admin = Store(base)
-        with admin.engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    proc = start_server(data, database_url)
-    yield proc
-    proc.stop()
-    if request.param == "postgresql":
-        with admin.engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        admin.close()
+    with server_on(request.param, tmp_path_factory.mktemp(f"server-{request.param}"), "srv") as proc:
+        yield proc
 
 
 def _send(server, operation, noun, msg, service=None):

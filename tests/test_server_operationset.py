@@ -2,8 +2,6 @@
 and the execution of SwitchingPlans and Controls on a server that requires them signed."""
 from __future__ import annotations
 
-import os
-
 import pytest
 from lxml import etree
 
@@ -13,8 +11,8 @@ from soapbus.profiles import validate_message
 from soapbus.security import SigningKey, pki, sign_envelope
 from soapbus.store import Store
 
-from .conftest import skip_or_fail
-from .helpers import EDC_NS, MR_NS, fault_of, generic_envelope, header, meter_readings, start_server, typed_envelope
+from .helpers import (EDC_NS, MR_NS, fault_of, generic_envelope, header, meter_readings, server_on, start_server,
+                      typed_envelope)
 
 MSG = namespaces.MSG
 SP_NS = namespaces.profile_ns("SwitchingPlans")
@@ -26,25 +24,9 @@ CTL_NS = namespaces.profile_ns("Controls")
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def server(request, tmp_path_factory):
-    data = tmp_path_factory.mktemp(f"opset-{request.param}")
-    database_url = None
-    if request.param == "postgresql":  # savepoints behave differently enough on PostgreSQL to try both
-        base = os.environ.get("SOAPBUS_TEST_PG_URL")
-        if not base:
-            skip_or_fail("set SOAPBUS_TEST_PG_URL to run the OperationSet tests on PostgreSQL")
-        schema = f"soapbus_opset_{os.getpid()}"
-        database_url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-        admin = Store(base)
-        with admin.engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    proc = start_server(data, database_url)
-    yield proc
-    proc.stop()
-    if request.param == "postgresql":
-        with admin.engine.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        admin.close()
+    # savepoints behave differently enough on PostgreSQL to try both
+    with server_on(request.param, tmp_path_factory.mktemp(f"opset-{request.param}"), "opset") as proc:
+        yield proc
 
 
 @pytest.fixture(scope="module")
