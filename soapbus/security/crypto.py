@@ -9,20 +9,21 @@ from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from . import algorithms, faults
-from .identity import CACHED_CERTIFICATES
 from .ids import Target
 from .signedinfo import SignedInfo
 
 
-@lru_cache(maxsize=CACHED_CERTIFICATES)
+@lru_cache(maxsize=256)
 def verification_key(cert: x509.Certificate) -> xmlsec.Key:
     """The certificate's public key as an xmlsec.Key, built once per certificate.
 
     Only the key is loaded, not the certificate: xmlsec does not look at a certificate held
     by a key it is handed (trust is TrustStore's job), but copies it into every signature
     context, which costs more than the RSA check. Cached by certificate (cryptography
-    compares certificates by their DER encoding); an xmlsec.Key is never changed by use,
-    since each context takes its own reference to it.
+    compares certificates as whole parsed structures, signature included, so equal means
+    the same DER); an xmlsec.Key is never changed by use, since each context takes its own
+    reference to it. Only called once TrustStore.validate accepted the certificate, so only
+    trusted certificates are ever kept.
     """
     spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     try:

@@ -11,14 +11,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime
-from functools import lru_cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
 from . import faults
-from .identity import CACHED_CERTIFICATES, subject_text
+from .identity import subject_text
 from .keys import read_pem
 
 CertSource = x509.Certificate | bytes | str | os.PathLike
@@ -34,7 +33,6 @@ def load_certificates(source: CertSource) -> list[x509.Certificate]:
     return [x509.load_der_x509_certificate(data)]
 
 
-@lru_cache(maxsize=CACHED_CERTIFICATES)
 def _der(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
 
@@ -62,7 +60,7 @@ class TrustStore:
         self._store = Store(self._anchors) if self._anchors else None
         if not self._anchors and not self._pinned:
             raise ValueError("a TrustStore needs CA anchors or pinned certificates")
-        self._chains = _ChainCache()
+        self._passed = _Passed()
 
     @classmethod
     def from_ca_bundle(cls, pem: CertSource, *, known: Iterable[CertSource] = ()) -> "TrustStore":
@@ -88,19 +86,20 @@ class TrustStore:
 
     def validate(self, cert: x509.Certificate, at: datetime) -> None:
         """Refuse (wsse:FailedAuthentication) a certificate that may not sign at `at`."""
-        who = subject_text(cert)
-        _check_signer_extensions(cert)
-        _check_dates(cert, who, at)
         der = _der(cert)
+        if self._passed.holds(der, at):
+            return
+        who = subject_text(cert)
+        _check_signer_extensions(cert, who)
+        _check_dates(cert, who, at)
         if der in self._pinned:
+            self._passed.remember(der, [cert])
             return
         if self._store is None:
             raise faults.not_authenticated(f"certificate {who} is not one of the pinned certificates")
-        if self._chains.holds(der, at):
-            return
-        self._check_chain(cert, who, at)
+        self._passed.remember(der, [cert, *self._check_chain(cert, who, at)])
 
-    def _check_chain(self, cert: x509.Certificate, who: str, at: datetime) -> None:
+    def _check_chain(self, cert: x509.Certificate, who: str, at: datetime) -> list[x509.Certificate]:
         # Message-signing certificates are not TLS certificates: the web-PKI rules for end
         # entities (SAN required, serverAuth/clientAuth EKU) do not apply; our own checks
         # above cover what matters (not a CA, digitalSignature, validity).
@@ -109,23 +108,24 @@ class TrustStore:
                                         ee_policy=ExtensionPolicy.permit_all())
                     .build_client_verifier())
         try:
-            chain = verifier.verify(cert, []).chain
+            return verifier.verify(cert, []).chain
         except VerificationError as exc:
             raise faults.not_authenticated(
                 f"certificate {who} (issuer {cert.issuer.rfc4514_string()}) does not chain to a trusted CA: {exc}"
             ) from None
-        self._chains.remember(_der(cert), chain)
 
 
-class _ChainCache:
-    """Chains this store has already built, so a busy sender's certificate is not re-chained per message.
+class _Passed:
+    """Certificates this store has accepted, so a busy sender's certificate is not judged afresh per message.
 
-    Building a chain depends on the certificate, the store's anchors (fixed for a TrustStore,
-    which owns its cache) and the validation time, and the time only through the validity
-    dates of the certificates in the chain. So a chain found valid once stays valid at any
-    `at` strictly inside the intersection of their validity periods, and only there is the
-    cached answer used; outside it, or after TTL seconds, or for a certificate never chained
-    successfully, the full check runs again. Refusals are never cached.
+    Whether `validate` accepts a certificate depends on the certificate (its extensions, its
+    DER among the pinned ones, its chain), on the store (anchors and pins, fixed for a
+    TrustStore, which owns this cache) and on the time, and on the time only through the
+    validity dates of the certificate and of the certificates of its chain. So an acceptance
+    stands at any `at` strictly inside the intersection of those validity periods, and only
+    there is it reused; outside it, after TTL seconds, or for a certificate never accepted,
+    every check runs again. Refusals are never kept, so untrusted input cannot fill the cache.
+    Keyed by the certificate's DER.
     """
 
     TTL = 300.0
@@ -157,28 +157,18 @@ class _ChainCache:
                 self._entries.popitem(last=False)
 
 
-def _check_signer_extensions(cert: x509.Certificate) -> None:
-    problem = _signer_problem(cert)
-    if problem is not None:
-        raise faults.not_authenticated(problem)
-
-
-@lru_cache(maxsize=CACHED_CERTIFICATES)
-def _signer_problem(cert: x509.Certificate) -> str | None:
-    """Why `cert` may never sign (a CA, no digitalSignature), or None: it depends on the certificate alone."""
-    who = subject_text(cert)
+def _check_signer_extensions(cert: x509.Certificate, who: str) -> None:
     try:
         if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
-            return f"certificate {who} is a CA certificate; a CA may not sign messages"
+            raise faults.not_authenticated(f"certificate {who} is a CA certificate; a CA may not sign messages")
     except x509.ExtensionNotFound:
         pass
     try:
         usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
-        return f"certificate {who} has no keyUsage; digitalSignature is required"
+        raise faults.not_authenticated(f"certificate {who} has no keyUsage; digitalSignature is required") from None
     if not usage.digital_signature:
-        return f"certificate {who} does not allow digitalSignature in its keyUsage"
-    return None
+        raise faults.not_authenticated(f"certificate {who} does not allow digitalSignature in its keyUsage")
 
 
 def _check_dates(cert: x509.Certificate, who: str, at: datetime) -> None:

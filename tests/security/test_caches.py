@@ -1,8 +1,8 @@
-"""What is computed once and reused: chain validation, verification keys, certificate facts.
+"""What is computed once and reused: a TrustStore's acceptances, verification keys.
 
 Each cache must give the answer the full computation gives; these tests pin the cases where
-a careless cache would not (time moving past a CA's expiry, another TrustStore, a refusal,
-a different key behind the same subject).
+a careless cache would not (time moving past a CA's or the leaf's expiry, another TrustStore,
+a refusal, a different key behind the same subject), and that refused input is never kept.
 """
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_refusals_are_not_cached_and_successes_expire(short_lived_ca, monkeypatc
     store = TrustStore(anchors=[ca])
     built = []
     real = TrustStore._check_chain
-    monkeypatch.setattr(TrustStore, "_check_chain", lambda self, *a: (built.append(a), real(self, *a)))
+    monkeypatch.setattr(TrustStore, "_check_chain", lambda self, *a: built.append(a) or real(self, *a))
     for _ in range(2):
         with pytest.raises(SecurityFault):
             store.validate(leaf, T0 + timedelta(days=20))
@@ -85,14 +85,37 @@ def test_refusals_are_not_cached_and_successes_expire(short_lived_ca, monkeypatc
     store.validate(leaf, T0)
     store.validate(leaf, T0 + timedelta(hours=1))
     assert len(built) == 3  # the second success came from the cache
-    clock = trust.time.monotonic() + trust._ChainCache.TTL + 1
+    clock = trust.time.monotonic() + trust._Passed.TTL + 1
     monkeypatch.setattr(trust.time, "monotonic", lambda: clock)
     store.validate(leaf, T0)
     assert len(built) == 4  # past the TTL the chain is built again
 
 
+def test_refusals_leave_nothing_behind(keys, test_pki, short_lived_ca):
+    store = TrustStore.from_ca_bundle(test_pki.ca.cert)
+    for signer in (keys.untrusted, keys.selfsigned, keys.expired, keys.ca):
+        with pytest.raises(SecurityFault):
+            store.validate(signer.certificate, utcnow())
+    with pytest.raises(SecurityFault):
+        store.validate(short_lived_ca[1], T0)
+    assert not store._passed._entries
+
+
+def test_a_pinned_certificate_is_remembered_within_its_own_dates(keys, test_pki):
+    store = TrustStore.pinned([test_pki.mdms.cert])
+    cert = keys.mdms.certificate
+    store.validate(cert, utcnow())
+    store.validate(cert, utcnow())
+    with pytest.raises(SecurityFault) as late:
+        store.validate(cert, cert.not_valid_after_utc + timedelta(seconds=1))
+    assert "expired on" in late.value.reason
+    with pytest.raises(SecurityFault) as other:
+        store.validate(keys.oms.certificate, utcnow())
+    assert "not one of the pinned certificates" in other.value.reason
+
+
 def test_the_chain_cache_is_bounded():
-    cache = trust._ChainCache()
+    cache = trust._Passed()
     chain = [type("C", (), {"not_valid_before_utc": T0 - timedelta(days=1),
                             "not_valid_after_utc": T0 + timedelta(days=1)})()]
     for i in range(cache.SIZE + 10):
