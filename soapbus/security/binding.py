@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from . import faults
-from .identity import common_names, organizations, subject_text
+from .identity import of_accepted
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def check_source_binding(verified, source: str | None, user: str | None = None,
     or the full RFC 4514 subject) and values say which Sources (and Users, Organizations)
     that subject may claim. `verified` is a Verified or Verified62325.
     """
-    who = subject_text(verified.certificate)
+    who = of_accepted(verified.certificate).subject  # verified: its certificate was accepted
     if not source:
         raise faults.not_authenticated("the message names no Source, so its signer cannot be bound to one")
     if binding is None:
@@ -55,10 +55,11 @@ def check_source_binding(verified, source: str | None, user: str | None = None,
 
 
 def _default_binding(verified, who: str, source: str, organization: str | None) -> None:
-    if source not in common_names(verified.certificate):
+    names = of_accepted(verified.certificate)
+    if source not in names.common_names:
         raise faults.not_authenticated(
             f"the message claims Source {source!r} but is signed with certificate {who}, whose CN differs")
-    if organization is not None and organization not in organizations(verified.certificate):
+    if organization is not None and organization not in names.organizations:
         raise faults.not_authenticated(
             f"the message claims Organization {organization!r} but certificate {who} names another")
 

@@ -18,7 +18,7 @@ from lxml import etree
 from soapbus.message.xml import parse_bytes
 
 from . import algorithms, crypto, faults, ns, signedinfo, template, tokens, wire
-from .identity import subject_names, subject_text
+from .identity import of_accepted
 from .keys import SigningKey
 from .trust import TrustStore
 
@@ -101,7 +101,8 @@ def verify_62325(message_element: etree._Element | bytes, trust: TrustStore, *, 
     trust.validate(token.certificate, now)
     crypto.verify(signature, info, [], token.certificate)
     cert = token.certificate
-    return Verified62325(_without(signature, message), cert, subject_text(cert), subject_names(cert),
+    names = of_accepted(cert)  # the signature verified with a certificate the TrustStore accepted
+    return Verified62325(_without(signature, message), cert, names.subject, names.subject_names,
                          info.signature_value)
 
 

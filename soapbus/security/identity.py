@@ -1,6 +1,9 @@
 """What a certificate says about its holder: the names a Source binding can be checked against."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
+
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
@@ -27,3 +30,25 @@ def subject_names(cert: x509.Certificate) -> tuple[str, ...]:
 
 def subject_text(cert: x509.Certificate) -> str:
     return cert.subject.rfc4514_string()
+
+
+@dataclass(frozen=True)
+class Names:
+    """Everything above, for one certificate."""
+    subject: str
+    subject_names: tuple[str, ...]
+    common_names: tuple[str, ...]
+    organizations: tuple[str, ...]
+
+
+@lru_cache(maxsize=256)
+def of_accepted(cert: x509.Certificate) -> Names:
+    """The names of a certificate a TrustStore has accepted, worked out once per certificate.
+
+    A message's certificate is a new object each time, and reading its subject and extensions
+    the first time costs tens of microseconds. The cache is keyed by the certificate
+    (cryptography compares certificates as whole parsed structures, signature included) and
+    bounded; call this only for certificates that passed validation, so that unverified input
+    cannot fill it. The functions above stay uncached for everything else.
+    """
+    return Names(subject_text(cert), subject_names(cert), common_names(cert), organizations(cert))

@@ -168,3 +168,19 @@ def test_signing_without_the_certificate_in_the_key_signs_the_same(keys, trust):
     assert Verifier(trust).verify(wire(env)).subject == "CN=MDMS,O=soapbus test PKI"
     ecdsa = signed(keys.ecdsa)
     assert Verifier(trust).verify(wire(ecdsa)).subject_names[0] == "SCADA"
+
+
+def test_unverified_certificates_are_kept_nowhere(keys, trust):
+    from soapbus.security import identity
+
+    verifier = Verifier(trust)
+    identity.of_accepted.cache_clear()
+    crypto.verification_key.cache_clear()
+    for signer in (keys.untrusted, keys.selfsigned, keys.expired, keys.ca):
+        with pytest.raises(SecurityFault):
+            verifier.verify(wire(signed(signer)))
+    assert identity.of_accepted.cache_info().currsize == 0
+    assert crypto.verification_key.cache_info().currsize == 0
+    verified = verifier.verify(wire(signed(keys.mdms)))
+    assert identity.of_accepted(verified.certificate).subject == verified.subject == "CN=MDMS,O=soapbus test PKI"
+    assert identity.of_accepted.cache_info().currsize == 1
