@@ -74,6 +74,7 @@ class SuiteRunner:
         self.ctx = ctx
         self.progress = progress
         self.results = {cid: CheckResult(spec, suite.name) for cid, spec in suite.checks.items()}
+        self._ids: dict[tuple, str] = {}
 
     # ------------------------------------------------------------ the suite
 
@@ -97,6 +98,11 @@ class SuiteRunner:
 
     def _finish(self) -> list[CheckResult]:
         results = list(self.results.values())
+        skipped = [f"{sid}: {r.skipped}" for sid, r in self.ctx.records.items() if r.skipped]
+        for result in results:
+            if not result.outcomes:
+                why = skipped[0] if skipped else "no step produced anything for it to judge"
+                result.outcomes.append(Outcome(SKIP, f"nothing to judge ({why})"))
         self.progress.suite_end(self.suite, results)
         return results
 
@@ -110,6 +116,7 @@ class SuiteRunner:
             "now": lambda offset=0: m.format_time(datetime.now(timezone.utc) + timedelta(seconds=float(offset))),
             "first_offered": self._first_offered,
             "offers": lambda verb, noun: self.ctx.targets.offers(verb, noun),
+            "id": self._stable_id,
         }
         values = {"steps": {}, "source": self.ctx.source,
                   "listener_url": self.ctx.listener.url if self.ctx.listener else None}
@@ -120,6 +127,13 @@ class SuiteRunner:
         for name, value in self.ctx.variables.items():
             scope.values.setdefault(name, value)
         return scope
+
+    def _stable_id(self, *parts):
+        """A fresh UUID per distinct argument list, the same one each time within this suite run."""
+        key = tuple(str(p) for p in parts)
+        if key not in self._ids:
+            self._ids[key] = m.new_message_id()
+        return self._ids[key]
 
     def _first_offered(self, verb, *nouns):
         for noun in nouns:
