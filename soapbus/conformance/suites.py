@@ -35,8 +35,14 @@ _ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CHECK_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
+# The order a full run takes: the envelope first, the public sequences last.
+ORDER = ("envelope", "verbs", "robustness", "security", "async-events", "ondemand-read", "scheduled-read", "outage",
+         "disconnect-reconnect", "work-requests")
+
+
 def shipped_names() -> list[str]:
-    return sorted(p.stem for p in SHIPPED.glob("*.yaml"))
+    names = [p.stem for p in SHIPPED.glob("*.yaml")]
+    return sorted(names, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
 
 
 def resolve(name_or_path: str) -> Path:
