@@ -6,6 +6,7 @@ import click
 from .bus import outbox, routes, subscriptions
 from .call import call
 from .certs import certs
+from .conformance import conformance
 from .journal import journal
 from .serve import serve
 
@@ -23,6 +24,7 @@ cli.add_command(subscriptions)
 cli.add_command(outbox)
 cli.add_command(routes)
 cli.add_command(journal)
+cli.add_command(conformance)
 
 
 def main() -> None:

@@ -1,0 +1,92 @@
+"""`soapbus conformance`: run the harness against a vendor's endpoints, list the suites, host a mock endpoint."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+PEM = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.group()
+def conformance() -> None:
+    """IEC 61968-100 conformance: replay the standard's sequences against any vendor's endpoints."""
+
+
+def _variables(pairs) -> dict:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{pair!r}: write NAME=VALUE", param_hint="--var")
+        out[name.strip()] = value
+    return out
+
+
+@conformance.command("run")
+@click.option("--target", "targets", multiple=True, required=True, metavar="URL|WSDL",
+              help="An endpoint URL (its ?wsdl is read) or a WSDL URL or file, typed or generic (repeatable).")
+@click.option("--suite", "suites", multiple=True, metavar="NAME|PATH",
+              help="A shipped suite by name or a suite YAML file (repeatable; default: every shipped server suite).")
+@click.option("--client-cert", type=PEM, help="PEM certificate the harness signs requests with.")
+@click.option("--client-key", type=PEM, help="PEM private key of --client-cert.")
+@click.option("--key-password", default=None, help="Password of --client-key, if it is encrypted.")
+@click.option("--trust", type=PEM, help="PEM CA bundle the target's signed answers must chain to.")
+@click.option("--source", default="soapbus-conformance", show_default=True,
+              help="Header/Source of the harness's messages (must match the client certificate's name where the "
+                   "target binds them).")
+@click.option("--callback-host", metavar="HOST:PORT", default=None,
+              help="Where the harness listens for asynchronous replies and events, as the target must reach it.")
+@click.option("--subscribed", is_flag=True,
+              help="The callback listener has been subscribed to the target's events out of band.")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Override a suite variable (repeatable).")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(1), help="Seconds per request.")
+@click.option("--report", "report_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for junit.xml and report.html.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list the operations discovered in the WSDLs.")
+def run_command(targets, suites, client_cert, client_key, key_password, trust, source, callback_host, subscribed,
+                variables, timeout, report_dir, verbose):
+    """Run conformance suites against TARGETs and write the reports.
+
+    Exit status 0 when no check failed or errored, 1 otherwise (and for a bad suite, target or certificate).
+    """
+    from ..conformance import ConformanceError, run
+    from ..conformance.reports import TerminalProgress, print_summary, write_reports
+
+    if client_cert and client_key and (client_cert == client_key):
+        raise click.UsageError("--client-cert and --client-key name the same file")
+    if subscribed and not callback_host:
+        click.echo("note: --subscribed without --callback-host: the listener port changes each run, so the "
+                   "subscription must name the port chosen now", err=True)
+    progress = TerminalProgress(verbose=verbose)
+    try:
+        result = run(list(targets), list(suites) or None, client_cert=client_cert, client_key=client_key,
+                     key_password=key_password, trust=trust, source=source, callback_host=callback_host,
+                     subscribed=subscribed, variables=_variables(variables), timeout=timeout, progress=progress)
+        paths = write_reports(result, report_dir)
+    except ConformanceError as exc:
+        raise click.ClickException(str(exc)) from None
+    print_summary(result, progress.console, paths)
+    raise SystemExit(0 if result.ok else 1)
+
+
+@conformance.command("list")
+@click.option("--suite", "suites", multiple=True, metavar="NAME|PATH", help="Only these suites (repeatable).")
+def list_command(suites):
+    """Print the shipped suites (or the given ones) and their checks: id, rule and source."""
+    from ..conformance import ConformanceError, load_suite, shipped_names
+
+    try:
+        loaded = [load_suite(s) for s in (suites or shipped_names())]
+    except ConformanceError as exc:
+        raise click.ClickException(str(exc)) from None
+    for suite in loaded:
+        click.echo(f"{suite.name} ({suite.role}): {suite.title}")
+        for check in suite.checks.values():
+            click.echo(f"  {check.id}")
+            click.echo(f"      {check.rule}")
+            click.echo(f"      source: {check.source}")
+        click.echo("")
+
+
+__all__ = ["conformance"]
