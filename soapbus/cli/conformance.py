@@ -90,3 +90,52 @@ def list_command(suites):
 
 
 __all__ = ["conformance"]
+
+
+@conformance.command("serve-mock")
+@click.option("--suite", "suite", default="client", show_default=True, metavar="NAME|PATH",
+              help="A client suite (role: client): its canned answers and what it checks.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=0, type=click.IntRange(0, 65535), help="TCP port (0 picks a free one).")
+@click.option("--trust", type=PEM, help="PEM CA bundle the client's request signatures must chain to.")
+@click.option("--server-cert", type=PEM, help="PEM certificate the mock signs its answers with.")
+@click.option("--server-key", type=PEM, help="PEM private key of --server-cert.")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Override a suite variable (repeatable).")
+@click.option("--timeout", default=None, type=click.FloatRange(1),
+              help="Seconds to wait for the client's requests (default: the suite's).")
+@click.option("--report", "report_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for junit.xml and report.html.")
+def serve_mock_command(suite, host, port, trust, server_cert, server_key, variables, timeout, report_dir):
+    """Host a mock 61968 endpoint and judge what a vendor's client sends to it.
+
+    Waits until every request the suite asks for has arrived (or the timeout, or Ctrl-C), then
+    writes the reports. Exit status 0 when no check failed or errored, 1 otherwise.
+    """
+    from ..conformance import ConformanceError
+    from ..conformance.mock import serve_mock
+    from ..conformance.reports import print_summary, write_reports
+
+    try:
+        mock = serve_mock(suite, host, port, trust=trust, server_cert=server_cert, server_key=server_key,
+                          variables=_variables(variables))
+    except ConformanceError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"mock endpoint listening on {mock.url} (suite {mock.suite.name})")
+    for url in mock.service_urls():
+        click.echo(f"  WSDL: {url}?wsdl")
+    wanted = mock.suite.mock.get("requests") or []
+    if wanted:
+        click.echo("have the client send: " + ", ".join(wanted))
+    try:
+        mock.wait(timeout)
+    except KeyboardInterrupt:
+        click.echo("interrupted: judging what arrived so far", err=True)
+    finally:
+        mock.stop()
+    result = mock.result()
+    try:
+        paths = write_reports(result, report_dir)
+    except ConformanceError as exc:
+        raise click.ClickException(str(exc)) from None
+    print_summary(result, reports=paths)
+    raise SystemExit(0 if result.ok else 1)

@@ -419,7 +419,7 @@ def check_max_seconds(params, subject: Exchange, ctx) -> Outcome:
 def check_signed(params, subject: Exchange, ctx) -> Outcome:
     trust = ctx.keys.trust
     if trust is None:
-        return _skip("no --trust given: the harness cannot verify the answer's signature")
+        return _skip("no --trust given: the harness cannot verify signatures")
     if subject.error or not subject.response:
         return _out(False, f"no answer to verify ({subject.summary()})")
     if subject.fault is not None:
@@ -427,7 +427,7 @@ def check_signed(params, subject: Exchange, ctx) -> Outcome:
     try:
         verified = Verifier(trust).verify(subject.response)
     except SecurityFault as fault:
-        return _out(False, f"the answer's signature does not verify: {fault.code}: {fault.reason}",
+        return _out(False, f"the signature does not verify: {fault.code}: {fault.reason}",
                     xpath="soap:Header/wsse:Security/ds:Signature")
     except Exception as exc:  # an answer too broken to even look for a signature in
         return _out(False, f"the answer cannot be verified: {exc}")
@@ -468,6 +468,19 @@ def check_sequence(params, subject: list, ctx) -> Outcome:
                 found=text)
 
 
+def check_arrived(params, subject: list, ctx) -> Outcome:
+    wanted = [str(w) for w in params["arrived"]]
+    seen = []
+    for ex in subject if isinstance(subject, list) else [subject]:
+        header = ex.header
+        if header is not None:
+            seen.append(f"{header.verb} {header.noun}")
+    missing = [w for w in wanted if not any(s.lower() == w.lower() for s in seen)]
+    return _out(not missing, f"arrived: {', '.join(wanted)}" if not missing else
+                f"never arrived: {', '.join(missing)} (arrived: {', '.join(seen) or 'nothing'})",
+                found=seen, expected=wanted)
+
+
 KINDS: dict[str, Kind] = {
     "schema": Kind(check_schema, frozenset(), doc="`message` (Message.xsd), `noun` (<Noun>Message.xsd for typed "
                                                  "carriers) or `payload` (the noun's profile)"),
@@ -488,6 +501,8 @@ KINDS: dict[str, Kind] = {
     "signed": Kind(check_signed, frozenset(), doc="the answer's WS-Security signature verifies against --trust"),
     "received": Kind(check_received, frozenset({"min"}), collective=True,
                      doc="a wait step collected messages (true, or a number)"),
+    "arrived": Kind(check_arrived, frozenset(), collective=True,
+                    doc="messages with each of these 'verb Noun' arrived (a list)"),
     "sequence": Kind(check_sequence, frozenset({"min_partials"}), collective=True,
                      doc="`partial-then-final`: PARTIAL 0.1 replies, then OK/FAILED"),
 }
