@@ -191,7 +191,7 @@ def check_result(params, subject: Exchange, ctx) -> Outcome:
     found_codes = subject.codes()
     problems = []
     if reply.result not in wanted:
-        problems.append(f"Result is {reply.result}, expected {' or '.join(wanted)}")
+        problems.append(f"answered {reply.result} {' '.join(found_codes)}".rstrip() + f", expected {' or '.join(wanted)}")
     if "code" in params and str(params["code"]) not in found_codes:
         problems.append(f"no Error with code {params['code']} (codes: {', '.join(found_codes) or 'none'})")
     if "codes" in params:

@@ -411,6 +411,11 @@ class SuiteRunner:
             except (TemplateError, SuiteError) as exc:
                 out.append((assertion.check, self._add(assertion, Outcome(ERROR, f"{step.id}: {exc}", step=step.id))))
                 continue
+            if kind.collective and not collective_subject and assertion.kind not in ("received", "arrived"):
+                # nothing arrived: the step's arrival check says so, this one has nothing to judge
+                out.append((assertion.check, self._add(assertion, Outcome(
+                    SKIP, f"{step.id}: nothing arrived to judge (see the step's arrival check)", step=step.id))))
+                continue
             if kind.collective:
                 subjects = [collective_subject]
             elif not per_item:
