@@ -250,3 +250,41 @@ def test_admin_api_refuses_bad_input(server):
                          (b'{"endpoint": "http://x", "colour": "red"}', 400)):
         resp = requests.post(f"{server.url}/admin/subscriptions", data=body, timeout=10)
         assert resp.status_code == status and "error" in resp.json()
+
+
+def _reading_of_meter(mrid: str, meter: str):
+    from lxml import etree
+
+    doc = meter_readings(mrid)
+    item = doc[0]
+    meter_el = etree.Element(f"{{{MR_NS}}}Meter")
+    etree.SubElement(meter_el, f"{{{MR_NS}}}mRID").text = meter
+    item.insert(1, meter_el)  # after mRID, before Readings, as the profile orders them
+    return doc
+
+
+def test_get_query_element_finds_the_readings_of_a_meter_and_overrides_simple_filters(server):
+    from lxml import etree
+
+    client = Client(f"{server.url}/soap/ExecuteMeterReadings", f"{server.url}/soap/GetMeterReadings", source="MDMS")
+    meter = f"METER-{m.new_message_id()[:8]}"
+    mine = [m.new_message_id() for _ in range(2)]
+    client.create("MeterReadings", _reading_of_meter(mine[0], meter))
+    client.create("MeterReadings", _reading_of_meter(mine[1], meter))
+    client.create("MeterReadings", _reading_of_meter(m.new_message_id(), "SOME-OTHER-METER"))
+    query_ns = "http://iec.ch/TC57/2011/GetMeterReadings#"
+    query = etree.Element(f"{{{query_ns}}}GetMeterReadings", nsmap={None: query_ns})
+    etree.SubElement(etree.SubElement(query, f"{{{query_ns}}}EndDevice"), f"{{{query_ns}}}mRID").text = meter
+    # the Request/ID below names another object: the query overrides it
+    result = client.get("MeterReadings", "ignored-because-of-the-query", query=query)
+    got = sorted(el.text for doc in result.payload for el in doc.iter(f"{{{MR_NS}}}mRID")
+                 if el.getparent().tag == f"{{{MR_NS}}}MeterReading")
+    assert got == sorted(mine)
+
+
+def test_page_size_option(server, listener):
+    client = Client(f"{server.url}/soap/ExecuteMeterReadings", f"{server.url}/soap/GetMeterReadings", source="MDMS")
+    mrids = [m.new_message_id() for _ in range(4)]
+    client.create("MeterReadings", meter_readings(*mrids))
+    answer = client.get_async("MeterReadings", *mrids, listener=listener, options={"pageSize": "2"}).result(timeout=20)
+    assert [r.reply.result for r in answer.replies] == ["PARTIAL", "OK"]

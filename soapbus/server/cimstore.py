@@ -19,7 +19,7 @@ from lxml import etree
 from ..message import ID, Error, Payload, Reply, codes, verbs
 from ..profiles import Noun, objects, validate_documents, xsd_dir
 from ..store import DuplicateObject, UnknownObject
-from . import operationset
+from . import operationset, query
 from .handlers import Handler, HandlerRegistry, HandlerRequest, HandlerResult
 
 
@@ -161,8 +161,13 @@ def execute_named(req: HandlerRequest) -> HandlerResult:
 
 def get(req: HandlerRequest) -> HandlerResult:
     request = req.message.request
-    ids = list(request.ids) if request else []
-    if ids:
+    criteria = query.find(req.noun, request)
+    ids = list(request.ids) if request and criteria is None else []
+    if criteria is not None:  # a Get<Noun> query overrides the simple filters
+        errors = []
+        rows = [row for row in req.uow.object_list(req.noun.name, since=criteria.start, until=criteria.end)
+                if criteria.matches(row.key, row.xml)]
+    elif ids:
         rows, errors = [], []
         for ident in ids:
             row = _resolve(req, ident)

@@ -68,13 +68,21 @@ def pages(noun: Noun | None, reply: Reply, payload: Payload | None, page_size: i
     return out
 
 
+def page_size_for(request: m.RequestMessage, default: int) -> int:
+    """Request Option pageSize=N asks for smaller (or larger) pages than the server's default."""
+    for name, value in (request.request.options if request.request else []):
+        if name.lower() == "pagesize" and (value or "").strip().isdigit() and int(value) > 0:
+            return int(value)
+    return default
+
+
 def queue_async_replies(uow, request: m.RequestMessage, noun: Noun | None, reply: Reply, payload: Payload | None,
                         source: str, config: PatternConfig) -> int:
     """The real answers of an asynchronous request, in order, for its ReplyAddress."""
     header = request.header
     sign = noun is not None and noun.interface in config.signed_interfaces
     queued = 0
-    for page_reply, page_payload in pages(noun, reply, payload, config.page_size):
+    for page_reply, page_payload in pages(noun, reply, payload, page_size_for(request, config.page_size)):
         answer = m.reply_to(header, page_reply, page_payload, source=source)
         outbound = envelopes.reply(answer)
         uow.outbox_add(destination=header.reply_address, soap_action=outbound.soap_action, body=outbound.body,
