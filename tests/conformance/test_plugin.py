@@ -1,0 +1,51 @@
+"""The pytest plugin inside another pytest run (pytester): one item per check, verdicts as outcomes."""
+from __future__ import annotations
+
+pytest_plugins = ["pytester"]
+
+PLUGIN = "soapbus.conformance.pytest_plugin"
+
+
+def test_one_item_per_check_against_soapbus(pytester, server, tmp_path):
+    result = pytester.runpytest("-p", PLUGIN, "--soapbus-target", f"{server.url}/soap/ExecuteMeterReadings",
+                                "--soapbus-target", f"{server.url}/soap/GetMeterReadings",
+                                "--soapbus-suite", "envelope", "--soapbus-report", str(tmp_path / "r"), "-v")
+    result.assert_outcomes(passed=9)
+    result.stdout.fnmatch_lines(["*soapbus-conformance::envelope::envelope.correlation-echo PASSED*"])
+    assert (tmp_path / "r" / "report.html").exists()
+
+
+def test_a_broken_endpoint_fails_its_items_with_the_rule(pytester, server):
+    from . import mutants
+
+    proxy = mutants.Proxy(server.url, on_response=mutants.no_correlation_echo)
+    try:
+        result = pytester.runpytest("-p", PLUGIN, "--soapbus-target", f"{proxy.url}/soap/ExecuteMeterReadings",
+                                    "--soapbus-target", f"{proxy.url}/soap/GetMeterReadings",
+                                    "--soapbus-suite", "envelope")
+    finally:
+        proxy.close()
+    result.assert_outcomes(passed=7, failed=2)
+    result.stdout.fnmatch_lines(["*envelope.correlation-echo FAIL: A reply's CorrelationID is the request's*"])
+
+
+def test_skips_carry_the_reason_and_bad_suites_are_usage_errors(pytester, server):
+    result = pytester.runpytest("-p", PLUGIN, "--soapbus-target", f"{server.url}/soap/GetMeterReadings",
+                                "--soapbus-suite", "work-requests", "-rs")
+    result.assert_outcomes(skipped=6)
+    result.stdout.fnmatch_lines(["*do not offer create WorkRequests*"])
+    bad = pytester.runpytest("-p", PLUGIN, "--soapbus-target", server.url, "--soapbus-suite", "no-such-suite")
+    assert bad.ret == 4  # usage error
+    bad.stderr.fnmatch_lines(["*unknown suite 'no-such-suite'*"])
+
+
+def test_the_fixture_runs_suites_from_a_test(pytester, server):
+    pytester.makepyfile(f"""
+        pytest_plugins = ["{PLUGIN}"]
+
+        def test_envelope(soapbus_conformance):
+            result = soapbus_conformance(["envelope"], targets=["{server.url}/soap/ExecuteMeterReadings",
+                                                                 "{server.url}/soap/GetMeterReadings"])
+            assert result.ok and len(result.checks) == 9
+    """)
+    pytester.runpytest().assert_outcomes(passed=1)
