@@ -17,10 +17,9 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from lxml import etree
 
 from .. import message as m
-from ..message import MessageError, codes, namespaces, soap
+from ..message import codes, namespaces, soap
 from ..profiles import wsdl_dir, xsd_dir
 from ..security import sign_envelope
 from .checks import KINDS

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import ipaddress
-import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone

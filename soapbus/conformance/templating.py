@@ -103,21 +103,6 @@ def render(value, scope: Scope, xml: bool = False):
     return value
 
 
-def names_in(value) -> set[str]:
-    """The first name of every expression in a value (to tell which steps a step depends on)."""
-    found: set[str] = set()
-    if isinstance(value, str):
-        for match in _EXPR.finditer(value):
-            found.update(match.group(1).replace("(", " ").replace(",", " ").split())
-    elif isinstance(value, list):
-        for v in value:
-            found |= names_in(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            found |= names_in(v)
-    return found
-
-
 def steps_referenced(value) -> set[str]:
     """Ids of the steps a value's expressions read (`steps.<id>...`)."""
     found: set[str] = set()
@@ -134,4 +119,4 @@ def steps_referenced(value) -> set[str]:
     return found
 
 
-__all__ = ["Scope", "evaluate", "render", "names_in", "steps_referenced"]
+__all__ = ["Scope", "evaluate", "render", "steps_referenced"]
