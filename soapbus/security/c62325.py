@@ -69,12 +69,23 @@ def sign_62325(message_element: etree._Element, key: SigningKey, *, algorithm: s
         raise ValueError("the message Header already holds a ds:Signature")
     # C14N named explicitly after the enveloped transform: verifiers differ on the default.
     ref = template.Ref("", [ns.ENVELOPED, ns.C14N10])
-    signature = template.signature(ns.C14N10, algorithms.SIGNING[chosen], [ref])
-    template.x509_certificate_slot(signature)
+    method = algorithms.SIGNING[chosen]
+    signature = template.signature(ns.C14N10, method, [ref])
+    slot = template.x509_certificate_slot(signature)
+    # What URI="" and the enveloped transform digest: the document as it is before the
+    # Signature goes in (appending it leaves every other node as it was).
+    document = crypto.canonical(message.getroottree(), ns.C14N10)
     header.append(signature)
-    ctx = xmlsec.SignatureContext()
-    ctx.key = key.key
-    ctx.sign(signature)
+    if crypto.inherits_xml_attributes(signature[0]):
+        # Inclusive C14N of SignedInfo must then render the inherited xml:* attributes, which
+        # lxml's subtree C14N leaves out: xmlsec signs such a message, as it always did.
+        ctx = xmlsec.SignatureContext()
+        ctx.key = key.key
+        ctx.sign(signature)
+        return message
+    crypto.fill_digest(signature[0].find(template.REFERENCE), ns.SHA256, document)
+    crypto.fill_signature_value(signature, method, key.private_key, ns.C14N10)
+    slot.text = crypto.base64_lines(key.certificate_der) + "\n"
     return message
 
 
@@ -99,11 +110,42 @@ def verify_62325(message_element: etree._Element | bytes, trust: TrustStore, *, 
                              "signature does not cover")
     token = tokens.resolve(signature, trust)
     trust.validate(token.certificate, now)
-    crypto.verify(signature, info, [], token.certificate)
     cert = token.certificate
+    signed = _check_signature(signature, message, info, cert)
     names = of_accepted(cert)  # the signature verified with a certificate the TrustStore accepted
-    return Verified62325(_without(signature, message), cert, names.subject, names.subject_names,
-                         info.signature_value)
+    return Verified62325(signed, cert, names.subject, names.subject_names, info.signature_value)
+
+
+def _check_signature(signature: etree._Element, message: etree._Element, info: signedinfo.SignedInfo,
+                     cert: x509.Certificate) -> etree._Element:
+    """Check the digest and signature value; return the signed message, Signature removed.
+
+    URI="" with the enveloped transform digests the document without the Signature element
+    (its tail text stays), comments left out, then C14N (inclusive 1.0 when the chain names
+    none). ds:SignedInfo is canonicalised first, in its place. Shapes computed elsewhere only
+    (SignedInfo under inherited xml:* attributes with inclusive C14N, CanonicalizationMethod
+    parameters) are checked by xmlsec, as before.
+    """
+    ref = info.references[0]
+    c14n = ref.transforms[1] if len(ref.transforms) > 1 else ns.C14N10
+    if info.c14n_prefixes is None or (info.c14n_method == ns.C14N10 and crypto.inherits_xml_attributes(signature[0])):
+        crypto.verify_with_xmlsec(signature, info, [], cert)
+        return _without(signature, message)
+    try:
+        signed_info = crypto.canonical(signature[0], info.c14n_method, info.c14n_prefixes)
+    except crypto.Unchecked:
+        raise faults.failed_check(crypto.FAILED) from None
+    _remove(signature)
+    try:
+        document = crypto.canonical(message.getroottree(), c14n, ref.inclusive_prefixes)
+    except crypto.Unchecked:
+        raise faults.failed_check(crypto.FAILED) from None
+    crypto.check_values(info, [document], signed_info, cert)
+    only_root = message.getprevious() is None and message.getnext() is None
+    # Without siblings of the root (which URI="" digests too), the inclusive form of the
+    # message is the very octets just checked.
+    canonical = document if c14n == ns.C14N10 and only_root else etree.tostring(message, method="c14n")
+    return parse_bytes(canonical, "signed message")
 
 
 def _the_signature(message: etree._Element) -> etree._Element:
@@ -127,6 +169,11 @@ def _check_reference(info: signedinfo.SignedInfo) -> None:
 
 def _without(signature: etree._Element, message: etree._Element) -> etree._Element:
     """What the enveloped transform digested: the message minus the Signature element alone."""
+    _remove(signature)
+    return parse_bytes(etree.tostring(message, method="c14n"), "signed message")
+
+
+def _remove(signature: etree._Element) -> None:
     parent = signature.getparent()
     previous = signature.getprevious()
     # lxml removes an element with its tail text; the transform keeps that text, so we do too.
@@ -136,4 +183,3 @@ def _without(signature: etree._Element, message: etree._Element) -> etree._Eleme
         else:
             parent.text = (parent.text or "") + signature.tail
     parent.remove(signature)
-    return parse_bytes(etree.tostring(message, method="c14n"), "signed message")

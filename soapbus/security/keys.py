@@ -1,8 +1,8 @@
 """SigningKey: a private key and its certificate, parsed once and reused for every signature.
 
 Parsing a PEM key costs far more than a signature, so a server loads its key at start-up and
-hands the same SigningKey to every call. What each signature needs from the key (the bare
-xmlsec key, the certificate's DER and base64 text) is likewise made once.
+hands the same SigningKey to every call. What each signature needs from the key (the parsed
+cryptography key, the certificate's DER and base64 text) is likewise made once.
 """
 from __future__ import annotations
 
@@ -41,12 +41,13 @@ def _spki(public_key) -> bytes:
 
 @dataclass(frozen=True, eq=False)
 class SigningKey:
-    key: xmlsec.Key  # the private key with its certificate, for signatures that carry it (62325 X509Data)
+    # The private key with its certificate, as python-xmlsec takes it: for the rare 62325
+    # signature soapbus leaves to xmlsec (see c62325.sign_62325), and for tests that re-sign.
+    key: xmlsec.Key
     certificate: x509.Certificate
     algorithm: str  # the signature algorithm this key makes: "rsa-sha256" or "ecdsa-sha256"
-    # The same private key without the certificate, for signatures whose KeyInfo soapbus writes
-    # itself: xmlsec copies a key's certificate into every signing context, which is not free.
-    bare_key: xmlsec.Key | None = field(default=None, repr=False)
+    # The same private key as cryptography parsed it: what every signature is made with.
+    private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = field(repr=False)
 
     @classmethod
     def load(cls, key_pem: str | bytes | os.PathLike, cert_pem: str | bytes | os.PathLike,
@@ -64,13 +65,7 @@ class SigningKey:
                                           serialization.NoEncryption())
         key = xmlsec.Key.from_memory(clear, xmlsec.KeyFormat.PEM, None)
         key.load_cert_from_memory(certificate.public_bytes(serialization.Encoding.PEM), xmlsec.KeyFormat.CERT_PEM)
-        bare = xmlsec.Key.from_memory(clear, xmlsec.KeyFormat.PEM, None)
-        return cls(key, certificate, _algorithm_for(private_key), bare)
-
-    @property
-    def signing_key(self) -> xmlsec.Key:
-        """The xmlsec key to sign with when soapbus writes KeyInfo itself."""
-        return self.bare_key if self.bare_key is not None else self.key
+        return cls(key, certificate, _algorithm_for(private_key), private_key)
 
     @cached_property
     def certificate_der(self) -> bytes:

@@ -1,13 +1,19 @@
-"""sign_envelope: WS-Security 1.1 X.509 signing of a SOAP 1.1 envelope, crypto by python-xmlsec."""
+"""sign_envelope: WS-Security 1.1 X.509 signing of a SOAP 1.1 envelope.
+
+Digests and the signature value are computed by soapbus.security.crypto (libxml2's exclusive
+C14N through lxml, hashlib, cryptography), in the order an XML-DSig engine fills a template:
+each reference's digest in turn, written into the template before the next one is computed,
+then ds:SignedInfo canonicalised where it stands and signed. The tests require the same bytes
+python-xmlsec writes for the same template and key.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timezone
 
-import xmlsec
 from lxml import etree
 
-from . import algorithms, ids, ns, template, timestamp, tokens
+from . import algorithms, crypto, ids, ns, template, timestamp, tokens
 from .keys import SigningKey
 from .parts import message_header, targets_us
 
@@ -40,12 +46,10 @@ def sign_envelope(envelope: etree._Element, key: SigningKey, *, sign_parts: Iter
     refs = [template.Ref("#" + t.get(ns.WSU_ID), [ns.EXC_C14N], unused_prefixes(t)) for t in targets]
     signature = template.signature(ns.EXC_C14N, method, refs)
     security.append(signature)
-    ctx = xmlsec.SignatureContext()
-    ctx.key = key.signing_key  # KeyInfo is ours to write, so the key need not carry its certificate
-    for target in targets:
-        ctx.register_id(target, "Id", ns.WSU)
-    ctx.sign(signature)
-    # KeyInfo is not signed content, and xmlsec would not know how to fill a wsse reference.
+    for reference, target, ref in zip(signature[0].iterchildren(template.REFERENCE), targets, refs, strict=True):
+        crypto.fill_digest(reference, ns.SHA256, crypto.canonical(target, ns.EXC_C14N, ref.inclusive_prefixes))
+    crypto.fill_signature_value(signature, method, key.private_key, ns.EXC_C14N)
+    # KeyInfo is not signed content; it names the token the way WS-Security does.
     template.key_info(signature).append(tokens.token_reference(key_reference, key, token))
     return envelope
 

@@ -1,9 +1,10 @@
 """Reading a ds:Signature before any cryptography: only the algorithms and shapes we allow.
 
-xmlsec would happily run XPath or XSLT transforms, follow external URIs, or check SHA-1; each
-of those is an avenue to make a signature "valid" over something other than what the
-application reads. So the SignedInfo is inspected first, and xmlsec is later restricted to
-the same list.
+A general XML-DSig engine would happily run XPath or XSLT transforms, follow external URIs,
+or check SHA-1; each of those is an avenue to make a signature "valid" over something other
+than what the application reads. So the SignedInfo is inspected first, and the cryptography
+(soapbus.security.crypto, or xmlsec for the shapes it leaves to xmlsec) later runs only
+algorithms from the same list.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ class Reference:
     digest_method: str
     # PrefixList of an exclusive-C14N transform, which changes what the digest covered.
     inclusive_prefixes: tuple[str, ...] = ()
+    digest_value: str = ""  # the DigestValue text, whitespace removed
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,12 @@ class SignedInfo:
     signature_method: str
     references: tuple[Reference, ...]
     signature_value: str
+    # PrefixList of an exclusive CanonicalizationMethod; None when the method carries
+    # parameters soapbus.security.crypto does not compute (xmlsec then decides).
+    c14n_prefixes: tuple[str, ...] | None = ()
 
     def algorithms(self) -> set[str]:
-        """Every algorithm URI xmlsec will be asked to run for this signature."""
+        """Every algorithm URI the check will run for this signature."""
         used = {self.c14n_method, self.signature_method}
         for ref in self.references:
             used.update(ref.transforms)
@@ -77,7 +82,17 @@ def read(signature: etree._Element, rules: Rules) -> SignedInfo:
     if _children(parts[1]):
         raise faults.invalid("ds:SignatureMethod parameters (such as HMACOutputLength) are not accepted")
     references = tuple(_reference(r, rules) for r in parts[2:])
-    return SignedInfo(c14n, method, references, "".join((value.text or "").split()))
+    return SignedInfo(c14n, method, references, "".join((value.text or "").split()), _c14n_prefixes(parts[0], c14n))
+
+
+def _c14n_prefixes(method: etree._Element, uri: str) -> tuple[str, ...] | None:
+    """No parameters, or (exclusive C14N only) one InclusiveNamespaces: its PrefixList; else None."""
+    params = _children(method)
+    if not params:
+        return ()
+    if uri == ns.EXC_C14N and len(params) == 1 and params[0].tag == _INCLUSIVE_NAMESPACES:
+        return tuple((params[0].get("PrefixList") or "").split())
+    return None
 
 
 def _reference(reference: etree._Element, rules: Rules) -> Reference:
@@ -94,7 +109,8 @@ def _reference(reference: etree._Element, rules: Rules) -> Reference:
     if [p.tag for p in parts] != [_DS["DigestMethod"], _DS["DigestValue"]]:
         raise faults.invalid("ds:Reference must hold Transforms?, DigestMethod and DigestValue")
     digest = _algorithm(parts[0], algorithms.digest_methods(rules.allow_sha1), "DigestMethod")
-    return Reference(reference.get("URI"), tuple(transforms), digest, prefixes)
+    value = "".join((parts[1].text or "").split())
+    return Reference(reference.get("URI"), tuple(transforms), digest, prefixes, value)
 
 
 def _transform(transform: etree._Element, rules: Rules) -> tuple[str, tuple[str, ...]]:

@@ -1,8 +1,8 @@
-"""ds:Signature templates built with lxml, for python-xmlsec to fill in.
+"""ds:Signature templates built with lxml, for soapbus.security.crypto (or python-xmlsec) to fill in.
 
 xmlsec's own template helpers create some nodes (ds:Transforms) whose names lxml did not
 intern, and lxml's find() then silently misses them in the caller's tree; nodes built here
-behave like any other element. xmlsec only writes the DigestValue, SignatureValue and
+behave like any other element. Signing only writes the DigestValue, SignatureValue and
 X509Certificate texts.
 
 A template's shape (algorithms, transforms, prefix lists) repeats from one signature to the
@@ -22,7 +22,7 @@ from lxml import etree
 from . import ns
 
 _DS = {"ds": ns.DS}
-_REFERENCE = ns.tag(ns.DS, "Reference")
+REFERENCE = ns.tag(ns.DS, "Reference")
 _SHAPES = 64  # templates kept per thread
 _built = threading.local()  # lxml trees are not shared between threads
 
@@ -53,7 +53,7 @@ def signature(c14n: str, method: str, refs: Sequence[Ref], digest: str = ns.SHA2
     else:
         cache.move_to_end(shape)
     sig = copy.deepcopy(prebuilt)
-    for reference, ref in zip(sig[0].iterchildren(_REFERENCE), refs, strict=True):
+    for reference, ref in zip(sig[0].iterchildren(REFERENCE), refs, strict=True):
         reference.set("URI", ref.uri)
     return sig
 
@@ -83,5 +83,5 @@ def key_info(sig: etree._Element) -> etree._Element:
 
 
 def x509_certificate_slot(sig: etree._Element) -> etree._Element:
-    """KeyInfo/X509Data/X509Certificate left empty: xmlsec writes the signing certificate there."""
+    """KeyInfo/X509Data/X509Certificate, left empty for the signer to write the certificate into."""
     return _sub(_sub(key_info(sig), "X509Data"), "X509Certificate")

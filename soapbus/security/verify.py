@@ -94,8 +94,8 @@ class Verifier:
         _refuse_comments(targets)
         token = tokens.resolve(parts.signature, self.trust, index=index, security=parts.security)
         self.trust.validate(token.certificate, now)
-        crypto.verify(parts.signature, info, targets, token.certificate)
-        verified = _result(parts, resolved, info, stamp, token)
+        octets = _check_signature(parts.signature, info, resolved, token.certificate)
+        verified = _result(parts, resolved, octets, info, stamp, token)
         self._remember(verified, stamp, now)
         return verified
 
@@ -180,12 +180,36 @@ def _refuse_comments(targets: list[ids.Target]) -> None:
                                  "cover those, so signed parts must not carry them")
 
 
-def _result(parts: Parts, resolved: Resolved, info: signedinfo.SignedInfo, stamp: timestamp.Stamp,
-            token: tokens.Token) -> Verified:
+def _check_signature(signature: etree._Element, info: signedinfo.SignedInfo, resolved: Resolved,
+                     cert: x509.Certificate) -> list[bytes] | None:
+    """Check every digest and the signature value; return the octets each reference digested.
+
+    The octets are computed here (crypto.reference_octets) for every shape WS-Security stacks
+    send; a reference with another transform chain, or a CanonicalizationMethod with other
+    parameters, has the whole signature checked by xmlsec instead, as before (None returned).
+    """
+    octets = None
+    if info.c14n_prefixes is not None:
+        try:
+            octets = [crypto.reference_octets(target.element, ref) for ref, target in resolved]
+        except crypto.Unchecked:
+            raise faults.failed_check(crypto.FAILED) from None
+    if octets is None or None in octets:
+        crypto.verify_with_xmlsec(signature, info, [target for _, target in resolved], cert)
+        return None
+    crypto.check(signature, info, octets, cert)
+    return octets
+
+
+def _result(parts: Parts, resolved: Resolved, octets: list[bytes] | None, info: signedinfo.SignedInfo,
+            stamp: timestamp.Stamp, token: tokens.Token) -> Verified:
     # Coverage has proven the Body itself is referenced (its only ancestor is the Envelope).
-    body_ref = next(ref for ref, target in resolved if target.element is parts.body)
-    canonical = etree.tostring(parts.body, method="c14n", exclusive=True, with_comments=False,
-                               inclusive_ns_prefixes=list(body_ref.inclusive_prefixes) or None)
+    index, body_ref = next((i, ref) for i, (ref, target) in enumerate(resolved) if target.element is parts.body)
+    if octets is not None:
+        canonical = octets[index]  # exactly the bytes whose digest was just checked
+    else:
+        canonical = etree.tostring(parts.body, method="c14n", exclusive=True, with_comments=False,
+                                   inclusive_ns_prefixes=list(body_ref.inclusive_prefixes) or None)
     body = parse_bytes(canonical, "signed soap:Body")
     cert = token.certificate
     names = of_accepted(cert)  # the signature verified with a certificate the TrustStore accepted

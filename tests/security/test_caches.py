@@ -161,8 +161,15 @@ def test_a_cached_key_still_refuses_a_signature_by_another_key(keys, trust):
     assert refused.value.code == FAILED_CHECK
 
 
-def test_signing_without_the_certificate_in_the_key_signs_the_same(keys, trust):
-    assert keys.mdms.bare_key is not None and keys.mdms.signing_key is keys.mdms.bare_key
+def test_signing_uses_the_key_parsed_once_and_writes_keyinfo_itself(keys, trust):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    assert isinstance(keys.mdms.private_key, rsa.RSAPrivateKey)
+    assert isinstance(keys.ecdsa.private_key, ec.EllipticCurvePrivateKey)
+    spki = keys.mdms.certificate.public_key().public_bytes(serialization.Encoding.DER,
+                                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert keys.mdms.private_key.public_key().public_bytes(serialization.Encoding.DER,
+                                                           serialization.PublicFormat.SubjectPublicKeyInfo) == spki
     env = signed(keys.mdms)
     assert env.find(".//{http://www.w3.org/2000/09/xmldsig#}X509Certificate") is None  # KeyInfo is ours alone
     assert Verifier(trust).verify(wire(env)).subject == "CN=MDMS,O=soapbus test PKI"
