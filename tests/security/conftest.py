@@ -1,9 +1,11 @@
+import shutil
 from dataclasses import dataclass
 
 import pytest
 
 from soapbus.security import Policy, SigningKey, TrustStore, Verifier, pki
 
+from ..conftest import skip_or_fail
 from .support import MemoryReplay
 
 
@@ -49,3 +51,11 @@ def replay() -> MemoryReplay:
 @pytest.fixture
 def verifier(trust, replay) -> Verifier:
     return Verifier(trust, Policy(require_signed_61968_header=True), replay)
+
+
+@pytest.fixture(scope="session")
+def xmlsec1() -> str:
+    path = shutil.which("xmlsec1")
+    if path is None:
+        skip_or_fail("the xmlsec1 command-line tool is not installed (apt-get install xmlsec1)")
+    return path
