@@ -1,4 +1,4 @@
-"""Which XML-DSig algorithms soapbus signs with and accepts, and their python-xmlsec handles."""
+"""Which XML-DSig algorithms soapbus signs with and accepts; python-xmlsec handles for the shapes left to it."""
 from __future__ import annotations
 
 import xmlsec
@@ -24,12 +24,16 @@ _TRANSFORMS = {
 }
 
 
+_SIGNATURE_METHODS = {False: STRONG_SIGNATURE_METHODS, True: STRONG_SIGNATURE_METHODS | SHA1_SIGNATURE_METHODS}
+_DIGEST_METHODS = {False: frozenset({ns.SHA256}), True: frozenset({ns.SHA256, ns.SHA1})}
+
+
 def signature_methods(allow_sha1: bool) -> frozenset[str]:
-    return STRONG_SIGNATURE_METHODS | (SHA1_SIGNATURE_METHODS if allow_sha1 else frozenset())
+    return _SIGNATURE_METHODS[bool(allow_sha1)]
 
 
 def digest_methods(allow_sha1: bool) -> frozenset[str]:
-    return frozenset({ns.SHA256, ns.SHA1}) if allow_sha1 else frozenset({ns.SHA256})
+    return _DIGEST_METHODS[bool(allow_sha1)]
 
 
 def xmlsec_transform(uri: str):

@@ -109,7 +109,7 @@ def verify_62325(message_element: etree._Element | bytes, trust: TrustStore, *, 
         raise faults.invalid("the signed message holds a comment or processing instruction, which the "
                              "signature does not cover")
     token = tokens.resolve(signature, trust)
-    trust.validate(token.certificate, now)
+    trust.validate(token.certificate, now, der=token.der)
     cert = token.certificate
     signed = _check_signature(signature, message, info, cert)
     names = of_accepted(cert)  # the signature verified with a certificate the TrustStore accepted

@@ -7,8 +7,8 @@ referenced value that names more than one element is refused rather than resolve
 """
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from dataclasses import dataclass
 
 from lxml import etree
@@ -26,11 +26,16 @@ class Target:
     attribute: str  # Clark notation, e.g. {wsu-ns}Id
 
 
+def new_id(prefix: str = "id") -> str:
+    """A fresh identifier: the prefix, then 128 random bits in hex (as a uuid4's hex)."""
+    return f"{prefix}-{os.urandom(16).hex()}"
+
+
 def ensure_id(element: etree._Element, prefix: str = "id") -> str:
     """The element's wsu:Id, adding a fresh one where it has none."""
     value = element.get(ns.WSU_ID)
     if not value:
-        value = f"{prefix}-{uuid.uuid4().hex}"
+        value = new_id(prefix)
         element.set(ns.WSU_ID, value)
     return value
 

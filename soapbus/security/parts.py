@@ -26,7 +26,7 @@ class Parts:
 
 
 def _children(parent: etree._Element, tag: str) -> list[etree._Element]:
-    return [c for c in parent.iterchildren(etree.Element) if c.tag == tag]
+    return list(parent.iterchildren(tag))  # element children with exactly this tag, matched by lxml
 
 
 def targets_us(header: etree._Element, actor: str | None) -> bool:

@@ -38,16 +38,18 @@ def _sub(parent: etree._Element, name: str, **attrib: str) -> etree._Element:
     return etree.SubElement(parent, ns.tag(ns.DS, name), attrib)
 
 
-def signature(c14n: str, method: str, refs: Sequence[Ref], digest: str = ns.SHA256) -> etree._Element:
+def signature(c14n: str, method: str, refs: Sequence[Ref], digest: str = ns.SHA256,
+              token_uri: str | None = None) -> etree._Element:
     """A ds:Signature template, as `build` makes it, from a copy of the same shape built earlier."""
-    shape = (c14n, method, digest, tuple((tuple(r.transforms), tuple(r.inclusive_prefixes)) for r in refs))
+    shape = (c14n, method, digest, tuple((tuple(r.transforms), tuple(r.inclusive_prefixes)) for r in refs),
+             token_uri is not None)
     cache = getattr(_built, "shapes", None)
     if cache is None:
         cache = _built.shapes = OrderedDict()
     prebuilt = cache.get(shape)
     if prebuilt is None:
         prebuilt = cache[shape] = build(c14n, method, [Ref("", r.transforms, r.inclusive_prefixes) for r in refs],
-                                        digest)
+                                        digest, None if token_uri is None else "")
         if len(cache) > _SHAPES:
             cache.popitem(last=False)
     else:
@@ -55,12 +57,21 @@ def signature(c14n: str, method: str, refs: Sequence[Ref], digest: str = ns.SHA2
     sig = copy.deepcopy(prebuilt)
     for reference, ref in zip(sig[0].iterchildren(REFERENCE), refs, strict=True):
         reference.set("URI", ref.uri)
+    if token_uri is not None:
+        sig[2][0][0].set("URI", token_uri)  # KeyInfo/SecurityTokenReference/Reference
     return sig
 
 
-def build(c14n: str, method: str, refs: Sequence[Ref], digest: str = ns.SHA256) -> etree._Element:
-    """A ds:Signature template made element by element."""
-    sig = etree.Element(ns.SIGNATURE, nsmap=_DS)
+def build(c14n: str, method: str, refs: Sequence[Ref], digest: str = ns.SHA256,
+          token_uri: str | None = None) -> etree._Element:
+    """A ds:Signature template made element by element.
+
+    With `token_uri`, ds:KeyInfo holds a wsse:SecurityTokenReference to that BinarySecurityToken
+    (KeyInfo is not signed content, so it may be there before signing). The wsse prefix is then
+    declared on ds:Signature, where it disappears once the Signature is placed inside the
+    wsse:Security header that declares it too.
+    """
+    sig = etree.Element(ns.SIGNATURE, nsmap=_DS if token_uri is None else {**_DS, "wsse": ns.WSSE})
     info = _sub(sig, "SignedInfo")
     _sub(info, "CanonicalizationMethod", Algorithm=c14n)
     _sub(info, "SignatureMethod", Algorithm=method)
@@ -75,6 +86,9 @@ def build(c14n: str, method: str, refs: Sequence[Ref], digest: str = ns.SHA256) 
         _sub(reference, "DigestMethod", Algorithm=digest)
         _sub(reference, "DigestValue")
     _sub(sig, "SignatureValue")
+    if token_uri is not None:
+        token_reference = etree.SubElement(key_info(sig), ns.STR)
+        etree.SubElement(token_reference, ns.WSSE_REFERENCE, URI=token_uri, ValueType=ns.X509V3)
     return sig
 
 

@@ -21,8 +21,8 @@ class Stamp:
 
 def format_utc(moment: datetime) -> str:
     """xs:dateTime in UTC with milliseconds, the form WS-Security recommends."""
-    utc = moment.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    # isoformat ends in "+00:00" for UTC, which becomes "Z"
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_utc(text: str | None, where: str) -> datetime:
@@ -38,12 +38,22 @@ def parse_utc(text: str | None, where: str) -> datetime:
         raise faults.invalid(f"{where} is not a valid date and time: {text!r}") from None
 
 
-def build(created: datetime, ttl: float) -> etree._Element:
-    stamp = etree.Element(ns.TIMESTAMP, nsmap={"wsu": ns.WSU})
+def build(created: datetime, ttl: float, parent: etree._Element | None = None) -> etree._Element:
+    """A wsu:Timestamp, made as the last child of `parent` when given (no copy between documents)."""
+    nsmap = {"wsu": ns.WSU}
+    stamp = etree.Element(ns.TIMESTAMP, nsmap=nsmap) if parent is None else etree.SubElement(parent, ns.TIMESTAMP,
+                                                                                            nsmap=nsmap)
     ids.ensure_id(stamp, "TS")
     etree.SubElement(stamp, ns.CREATED).text = format_utc(created)
     etree.SubElement(stamp, ns.EXPIRES).text = format_utc(created + timedelta(seconds=ttl))
     return stamp
+
+
+def fill(stamp: etree._Element, created: datetime, ttl: float) -> None:
+    """Give a Timestamp made by `build` (or a copy of one) a fresh Id, Created and Expires."""
+    stamp.set(ns.WSU_ID, ids.new_id("TS"))
+    stamp[0].text = format_utc(created)
+    stamp[1].text = format_utc(created + timedelta(seconds=ttl))
 
 
 def read(stamp: etree._Element) -> Stamp:

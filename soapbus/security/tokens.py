@@ -23,8 +23,11 @@ KEY_REFERENCES = ("bst", "issuer_serial", "ski")
 # ---------------------------------------------------------------- writing
 
 
-def binary_security_token(key: SigningKey) -> etree._Element:
-    token = etree.Element(ns.BST, ValueType=ns.X509V3, EncodingType=ns.BASE64, nsmap=ns.NSMAP)
+def binary_security_token(key: SigningKey, parent: etree._Element | None = None) -> etree._Element:
+    """The signer's certificate as a token, made as the last child of `parent` when given."""
+    attrib = {"ValueType": ns.X509V3, "EncodingType": ns.BASE64}
+    token = (etree.Element(ns.BST, attrib, nsmap=ns.NSMAP) if parent is None
+             else etree.SubElement(parent, ns.BST, attrib, nsmap=ns.NSMAP))
     ids.ensure_id(token, "X509")
     token.text = key.certificate_base64
     return token
@@ -56,6 +59,7 @@ def token_reference(kind: str, key: SigningKey, token: etree._Element | None) ->
 class Token:
     certificate: x509.Certificate
     found_by: str  # BinarySecurityToken, X509Certificate, X509IssuerSerial or SubjectKeyIdentifier
+    der: bytes | None = None  # the DER the certificate was read from, when the message carried it
 
 
 def _only(parent: etree._Element, what: str) -> etree._Element:
@@ -72,9 +76,10 @@ def _b64(text: str | None, what: str) -> bytes:
         raise faults.bad_token(f"{what} is not base64") from None
 
 
-def _certificate(text: str | None, what: str) -> x509.Certificate:
+def _certificate(text: str | None, what: str, found_by: str) -> Token:
+    der = _b64(text, what)
     try:
-        return x509.load_der_x509_certificate(_b64(text, what))
+        return Token(x509.load_der_x509_certificate(der), found_by, der)
     except ValueError:
         raise faults.bad_token(f"{what} does not hold a DER X.509 certificate") from None
 
@@ -119,7 +124,7 @@ def _from_bst(reference, index: ids.IdIndex, security) -> Token:
     if target.get("EncodingType") not in (None, ns.BASE64):
         raise faults.bad_token(
             f"BinarySecurityToken EncodingType must be Base64Binary, not {target.get('EncodingType')}")
-    return Token(_certificate(target.text, "wsse:BinarySecurityToken"), "BinarySecurityToken")
+    return _certificate(target.text, "wsse:BinarySecurityToken", "BinarySecurityToken")
 
 
 def _from_key_identifier(ident, trust: TrustStore) -> Token:
@@ -131,7 +136,7 @@ def _from_key_identifier(ident, trust: TrustStore) -> Token:
                                    f"{(ident.text or '').strip()}; send the certificate in a BinarySecurityToken")
         return Token(cert, "SubjectKeyIdentifier")
     if value_type == ns.X509V3:
-        return Token(_certificate(ident.text, "wsse:KeyIdentifier"), "X509Certificate")
+        return _certificate(ident.text, "wsse:KeyIdentifier", "X509Certificate")
     raise faults.bad_token(f"unsupported wsse:KeyIdentifier ValueType {value_type}")
 
 
@@ -142,10 +147,11 @@ def _from_x509_data(data, trust: TrustStore) -> Token:
     if len(certs) > 1 or len(pairs) > 1 or len(skis) > 1:
         raise faults.bad_token("ds:X509Data names more than one certificate; which one signed is ambiguous")
     if certs:
-        cert = _certificate(certs[0].text, "ds:X509Certificate")
+        token = _certificate(certs[0].text, "ds:X509Certificate", "X509Certificate")
+        cert = token.certificate
         if pairs and _read_issuer_serial(pairs[0]) != (cert.issuer, cert.serial_number):
             raise faults.bad_token("ds:X509IssuerSerial and ds:X509Certificate name different certificates")
-        return Token(cert, "X509Certificate")
+        return token
     if pairs:
         issuer, serial = _read_issuer_serial(pairs[0])
         cert = trust.by_issuer_serial(issuer, serial)

@@ -84,9 +84,12 @@ class TrustStore:
                 return cert
         return None
 
-    def validate(self, cert: x509.Certificate, at: datetime) -> None:
-        """Refuse (wsse:FailedAuthentication) a certificate that may not sign at `at`."""
-        der = _der(cert)
+    def validate(self, cert: x509.Certificate, at: datetime, *, der: bytes | None = None) -> None:
+        """Refuse (wsse:FailedAuthentication) a certificate that may not sign at `at`.
+
+        `der` is the encoding `cert` was loaded from, where the caller has it at hand.
+        """
+        der = der or _der(cert)
         if self._passed.holds(der, at):
             return
         who = subject_text(cert)

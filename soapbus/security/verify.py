@@ -93,7 +93,7 @@ class Verifier:
         _check_coverage(targets, parts, self.policy)
         _refuse_comments(targets)
         token = tokens.resolve(parts.signature, self.trust, index=index, security=parts.security)
-        self.trust.validate(token.certificate, now)
+        self.trust.validate(token.certificate, now, der=token.der)
         octets = _check_signature(parts.signature, info, resolved, token.certificate)
         verified = _result(parts, resolved, octets, info, stamp, token)
         self._remember(verified, stamp, now)
@@ -138,15 +138,15 @@ def _check_transforms(info: signedinfo.SignedInfo) -> None:
 
 
 def _resolve(info: signedinfo.SignedInfo, index: ids.IdIndex, parts: Parts) -> Resolved:
-    ancestors = {id(a) for a in parts.signature.iterancestors()} | {id(parts.signature)}
-    inside = {id(e) for e in parts.signature.iter()}
+    signature = parts.signature
+    ancestors = {id(a) for a in signature.iterancestors()} | {id(signature)}
     resolved = []
     for ref in info.references:
         target = index.resolve(ids.fragment(ref.uri))
         if id(target.element) in ancestors:
             raise faults.invalid(f"Reference {ref.uri} points at {target.element.tag}, which contains the signature "
                                  "itself; sign the Body and Timestamp by their own Ids")
-        if id(target.element) in inside:
+        if any(a is signature for a in target.element.iterancestors()):
             raise faults.invalid(f"Reference {ref.uri} points inside the ds:Signature")
         resolved.append((ref, target))
     return resolved

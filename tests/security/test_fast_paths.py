@@ -1,19 +1,22 @@
 """The cheaper ways some things are now done give what the plain ways gave.
 
-Templates come from a per-thread copy of the same shape, identifiers are found by XPath, and
-the DOCTYPE check skips the pull parser for plain UTF-8: each is compared here with the
-straightforward computation, or shown to refuse what it must.
+Templates and Security headers come from a per-thread copy of the same shape, identifiers are
+found by XPath, and the DOCTYPE check skips the pull parser for plain UTF-8: each is compared
+here with the straightforward computation, or shown to refuse what it must.
 """
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from soapbus.security import INVALID_SECURITY, SecurityFault, ns, template
+from soapbus.security import INVALID_SECURITY, SecurityFault, ns, template, timestamp, tokens
 from soapbus.security.ids import IdIndex
-from soapbus.security.sign import unused_prefixes
+from soapbus.security.parts import locate
+from soapbus.security.sign import _new_security, unused_prefixes
 
 from .support import signed, wire
 
@@ -126,3 +129,49 @@ def test_a_signed_envelope_with_a_doctype_in_another_encoding_is_refused(codec, 
     with pytest.raises(SecurityFault) as refused:
         verifier.verify(data)
     assert refused.value.code == INVALID_SECURITY and "DOCTYPE" in refused.value.reason
+
+
+@pytest.mark.parametrize("c14n, method, refs", SHAPES)
+def test_a_copied_template_with_a_token_reference_is_the_one_built_afresh(c14n, method, refs):
+    for uri in ("#X509-a", "#X509-b"):
+        made = template.signature(c14n, method, refs, token_uri=uri)
+        assert etree.tostring(made) == etree.tostring(template.build(c14n, method, refs, token_uri=uri))
+
+
+def _plain_security(soap_header, key, bst, stamp_id, token_id, created, ttl, actor):
+    """The Security header as sign_envelope first built it, element by element."""
+    security = etree.SubElement(soap_header, ns.SECURITY, nsmap=ns.NSMAP)
+    security.set(ns.MUST_UNDERSTAND, "1")
+    if actor:
+        security.set(ns.ACTOR, actor)
+    stamp = timestamp.build(created, ttl, security)
+    stamp.set(ns.WSU_ID, stamp_id)
+    if bst:
+        tokens.binary_security_token(key, security).set(ns.WSU_ID, token_id)
+    return security
+
+
+@pytest.mark.parametrize("bst", [True, False])
+@pytest.mark.parametrize("actor", [None, "urn:gateway"])
+@pytest.mark.parametrize("prefix", ["soapenv", "S"])
+def test_a_security_header_from_the_copied_shape_is_the_one_built_afresh(bst, actor, prefix, keys):
+    created = datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
+    for key in (keys.mdms, keys.ecdsa, keys.mdms):  # the last one comes from the cache
+        copied, plain = (etree.fromstring(f'<{prefix}:Envelope xmlns:{prefix}="{ns.SOAP11_ENV}"><{prefix}:Header/>'
+                                          f'</{prefix}:Envelope>'.encode()) for _ in range(2))
+        security = _new_security(copied[0], actor, key, bst)
+        timestamp.fill(security[0], created, 60)
+        security[0].set(ns.WSU_ID, "TS-1")
+        if bst:
+            security[1].set(ns.WSU_ID, "X509-1")
+        _plain_security(plain[0], key, bst, "TS-1", "X509-1", created, 60, actor)
+        assert etree.tostring(copied) == etree.tostring(plain)
+
+
+def test_a_token_read_from_the_message_keeps_the_der_it_was_read_from(keys, trust, verifier):
+    env = signed(keys.mdms)
+    index = IdIndex(env)
+    parts = locate(env, None)
+    token = tokens.resolve(parts.signature, trust, index=index, security=parts.security)
+    assert token.der == keys.mdms.certificate_der == token.certificate.public_bytes(serialization.Encoding.DER)
+    trust.validate(token.certificate, datetime.now(timezone.utc), der=token.der)

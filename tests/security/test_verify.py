@@ -246,3 +246,14 @@ def test_a_reference_must_end_with_exclusive_c14n(keys, verifier):
 def test_a_naive_verification_time_is_a_programming_error(keys, verifier):
     with pytest.raises(ValueError):
         verifier.verify(signed(keys.mdms), now=utcnow().replace(tzinfo=None))
+
+
+def test_a_reference_into_the_signature_is_refused(keys, verifier):
+    from .support import add_reference, signature
+
+    env = signed(keys.mdms)
+    key_info = signature(env).find(f"{{{ns.DS}}}KeyInfo")
+    key_info.set(ns.WSU_ID, "ki-1")
+    add_reference(env, "#ki-1")
+    resign(env, keys.mdms)
+    assert refused(verifier, wire(env), INVALID_SECURITY).reason == "Reference #ki-1 points inside the ds:Signature"
