@@ -1,0 +1,73 @@
+"""Live progress in the terminal (rich): one line per step as it runs, then the verdict of every check."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ..model import ERROR, FAIL, PASS, SKIP, CheckResult, RunResult
+from ..runner import Progress
+
+STYLE = {PASS: "green", FAIL: "bold red", SKIP: "yellow", ERROR: "bold magenta"}
+MARK = {PASS: "PASS", FAIL: "FAIL", SKIP: "SKIP", ERROR: "ERR "}
+
+
+class TerminalProgress(Progress):
+    def __init__(self, console: Console | None = None, verbose: bool = False):
+        self.console = console or Console(highlight=False)
+        self.verbose = verbose
+
+    def run_start(self, targets, suites):
+        self.console.print(f"[bold]soapbus conformance[/bold]: {len(suites)} suite(s) against "
+                           f"{len(targets.locations)} target location(s)")
+        for line in targets.offered() if self.verbose else []:
+            self.console.print(f"  offered: {escape(line)}", style="dim")
+
+    def suite_start(self, suite):
+        self.console.rule(f"[bold]{escape(suite.name)}[/bold] — {escape(suite.title)}")
+
+    def step_done(self, suite, step, exchanges, outcomes):
+        verdicts = [o.verdict for _, o in outcomes]
+        worst = next((v for v in (FAIL, ERROR, PASS, SKIP) if v in verdicts), None)
+        if exchanges:
+            answer = exchanges[-1].summary() if len(exchanges) == 1 else f"{len(exchanges)} message(s)"
+            took = sum(ex.elapsed for ex in exchanges if ex.label == "response")
+            timing = f" [dim]{took * 1000:.0f} ms[/dim]" if took else ""
+        else:
+            answer = next((o.message for _, o in outcomes), "nothing arrived") if outcomes else "skipped"
+            timing = ""
+        mark = f"[{STYLE[worst]}]{MARK[worst]}[/]" if worst else "[dim] ·  [/dim]"
+        self.console.print(f"  {mark} {escape(step.id)}: {escape(_short(answer))}{timing}")
+        for check_id, outcome in outcomes:
+            if outcome.verdict in (FAIL, ERROR):
+                self.console.print(f"         [{STYLE[outcome.verdict]}]{escape(check_id)}[/]: "
+                                   f"{escape(_short(outcome.message, 200))}")
+
+    def suite_end(self, suite, results: list[CheckResult]):
+        counts = {v: sum(1 for r in results if r.verdict == v) for v in (PASS, FAIL, SKIP, ERROR)}
+        self.console.print("  " + ", ".join(f"[{STYLE[v]}]{n} {v}[/]" for v, n in counts.items() if n))
+
+
+def print_summary(result: RunResult, console: Console | None = None, reports: dict | None = None) -> None:
+    console = console or Console(highlight=False)
+    table = Table(title="Verdicts", show_lines=False)
+    table.add_column("check")
+    table.add_column("verdict")
+    table.add_column("why")
+    for check in result.checks:
+        table.add_row(escape(check.id), f"[{STYLE[check.verdict]}]{check.verdict}[/]",
+                      escape(_short(check.reason, 110)))
+    console.print(table)
+    counts = result.counts()
+    console.print(f"[bold]{len(result.checks)} checks[/bold]: " + ", ".join(
+        f"[{STYLE[v]}]{counts[v]} {v}[/]" for v in (PASS, FAIL, SKIP, ERROR)) + f" in {result.seconds:.1f} s")
+    for name, path in (reports or {}).items():
+        console.print(f"{name}: {path}")
+
+
+def _short(text: str, limit: int = 120) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+__all__ = ["TerminalProgress", "print_summary"]
