@@ -42,13 +42,14 @@ from .ids import Target
 from .signedinfo import Reference, SignedInfo
 
 DIGESTS = {ns.SHA256: hashlib.sha256, ns.SHA1: hashlib.sha1}
-# SignatureMethod URI -> (key type, hash)
+# SignatureMethod URI -> (RSA?, hash)
 SIGNATURES = {
-    ns.RSA_SHA256: (rsa, hashes.SHA256()),
-    ns.ECDSA_SHA256: (ec, hashes.SHA256()),
-    ns.RSA_SHA1: (rsa, hashes.SHA1()),
-    ns.ECDSA_SHA1: (ec, hashes.SHA1()),
+    ns.RSA_SHA256: (True, hashes.SHA256()),
+    ns.ECDSA_SHA256: (False, hashes.SHA256()),
+    ns.RSA_SHA1: (True, hashes.SHA1()),
+    ns.ECDSA_SHA1: (False, hashes.SHA1()),
 }
+_PKCS1 = padding.PKCS1v15()
 CANONICAL_FORMS = frozenset({ns.EXC_C14N, ns.C14N10})
 _DIGEST_VALUE = ns.tag(ns.DS, "DigestValue")
 _SIGNATURE_VALUE = ns.tag(ns.DS, "SignatureValue")
@@ -59,7 +60,7 @@ FAILED = ("the signature does not verify: a signed part was changed after signin
           "made with a key other than the certificate's")
 
 
-class Unchecked(Exception):
+class Unchecked(ValueError):
     """What the computation here cannot decide: the caller refuses with FailedCheck."""
 
 
@@ -97,16 +98,15 @@ def digest(method: str, data: bytes) -> bytes:
         raise Unchecked(f"digest method {method} is not one soapbus accepts") from None
 
 
-def _method(method: str, key) -> hashes.HashAlgorithm:
+def _method(method: str, key, rsa_type: type, ec_type: type) -> tuple[bool, hashes.HashAlgorithm]:
+    """(RSA?, hash) of a SignatureMethod, once `key` is of the type it needs."""
     try:
-        kind, hash_algorithm = SIGNATURES[method]
+        is_rsa, hash_algorithm = SIGNATURES[method]
     except KeyError:
         raise Unchecked(f"signature method {method} is not one soapbus accepts") from None
-    wanted = rsa.RSAPublicKey if kind is rsa else ec.EllipticCurvePublicKey
-    public = key.public_key() if hasattr(key, "public_key") else key
-    if not isinstance(public, wanted):
-        raise Unchecked(f"a {type(public).__name__} cannot check a {method} signature")
-    return hash_algorithm
+    if not isinstance(key, rsa_type if is_rsa else ec_type):
+        raise Unchecked(f"a {type(key).__name__} cannot make or check a {method} signature")
+    return is_rsa, hash_algorithm
 
 
 def _order_bytes(curve: ec.EllipticCurve) -> int:
@@ -115,9 +115,9 @@ def _order_bytes(curve: ec.EllipticCurve) -> int:
 
 def sign_bytes(private_key, method: str, data: bytes) -> bytes:
     """The SignatureValue octets over `data`: PKCS#1 v1.5 for RSA, raw r || s for ECDSA."""
-    hash_algorithm = _method(method, private_key)
-    if isinstance(private_key, rsa.RSAPrivateKey):
-        return private_key.sign(data, padding.PKCS1v15(), hash_algorithm)
+    is_rsa, hash_algorithm = _method(method, private_key, rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)
+    if is_rsa:
+        return private_key.sign(data, _PKCS1, hash_algorithm)
     r, s = decode_dss_signature(private_key.sign(data, ec.ECDSA(hash_algorithm)))
     size = _order_bytes(private_key.curve)
     return r.to_bytes(size, "big") + s.to_bytes(size, "big")
@@ -125,10 +125,10 @@ def sign_bytes(private_key, method: str, data: bytes) -> bytes:
 
 def signature_holds(public_key, method: str, data: bytes, value: bytes) -> bool:
     """Whether `value` is a SignatureValue over `data` by `public_key`."""
-    hash_algorithm = _method(method, public_key)
+    is_rsa, hash_algorithm = _method(method, public_key, rsa.RSAPublicKey, ec.EllipticCurvePublicKey)
     try:
-        if isinstance(public_key, rsa.RSAPublicKey):
-            public_key.verify(value, data, padding.PKCS1v15(), hash_algorithm)
+        if is_rsa:
+            public_key.verify(value, data, _PKCS1, hash_algorithm)
             return True
         size = _order_bytes(public_key.curve)
         # r and s are each `size` octets; like xmlsec, take a shorter even length as two halves

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -19,8 +19,7 @@ from . import faults, ns
 _BARE_NAME = re.compile(r"^#([^\W\d][\w.\-]*)$")
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """A referenced element and the attribute that carried its identifier."""
     element: etree._Element
     attribute: str  # Clark notation, e.g. {wsu-ns}Id
@@ -52,7 +51,9 @@ def fragment(uri: str | None) -> str:
 
 # Every attribute whose local name is Id, ID or id, on the context element and its descendants,
 # in document order. XPath's local-name() is libxml2's own, so no attribute name can hide from it.
-_ID_ATTRIBUTES = etree.XPath("descendant-or-self::*/@*[local-name()='Id' or local-name()='ID' or local-name()='id']")
+# (The length test first only spares comparing longer names three times.)
+_ID_ATTRIBUTES = etree.XPath("descendant-or-self::*/@*[string-length(local-name())=2]"
+                             "[local-name()='Id' or local-name()='ID' or local-name()='id']")
 
 
 class IdIndex:

@@ -6,7 +6,7 @@ wsse:Security header addressed to us. An element of the same name anywhere else 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -15,8 +15,7 @@ from soapbus.message import soap
 from . import faults, ns
 
 
-@dataclass(frozen=True)
-class Parts:
+class Parts(NamedTuple):
     envelope: etree._Element
     header: etree._Element
     body: etree._Element

@@ -39,24 +39,33 @@ def sign_envelope(envelope: etree._Element, key: SigningKey, *, sign_parts: Iter
     if key_reference not in tokens.KEY_REFERENCES:
         raise ValueError(f"key_reference must be one of {tokens.KEY_REFERENCES}, not {key_reference!r}")
     body, soap_header = _envelope_parts(envelope)
-    security = _new_security(soap_header, actor, key, key_reference == "bst")
+    _refuse_second_security(soap_header, actor)
+    parts = _targets(envelope, body, wanted, list(extra_parts))
+    if not parts and "Timestamp" not in wanted:
+        raise ValueError("nothing to sign: sign_parts and extra_parts are both empty")
+    # Where the Timestamp goes among the references: after the Body, else first.
+    stamp_at = (1 if "Body" in wanted else 0) if "Timestamp" in wanted else None
+    # The Timestamp is built by us and declares only the wsu prefix it uses.
+    prefixes = tuple(tuple(unused_prefixes(t)) for t in parts)
+    # A part that wrapped itself to declare wsu may have been soap:Header: look it up again.
+    security = _new_security(envelope.find(ns.SOAP_HEADER), actor, (key, key_reference, method, stamp_at, prefixes))
     stamp = security[0]
     timestamp.fill(stamp, now or datetime.now(timezone.utc), ttl)
-    token = security[1] if key_reference == "bst" else None
-    if token is not None:
-        token.set(ns.WSU_ID, ids.new_id("X509"))
-    targets = _targets(envelope, body, stamp, wanted, list(extra_parts))
-    # The Timestamp was built just now and declares only the wsu prefix it uses.
-    refs = [template.Ref("#" + t.get(ns.WSU_ID), [ns.EXC_C14N], () if t is stamp else unused_prefixes(t))
-            for t in targets]
-    token_uri = None if token is None else "#" + token.get(ns.WSU_ID)
-    signature = template.signature(ns.EXC_C14N, method, refs, token_uri=token_uri)
-    security.append(signature)
-    for reference, target, ref in zip(signature[0].iterchildren(template.REFERENCE), targets, refs, strict=True):
-        crypto.fill_digest(reference, ns.SHA256, crypto.canonical(target, ns.EXC_C14N, ref.inclusive_prefixes))
+    targets, inclusive = list(parts), list(prefixes)
+    if stamp_at is not None:
+        targets.insert(stamp_at, stamp)
+        inclusive.insert(stamp_at, ())
+    signature = security[-1]
+    references = list(signature[0].iterchildren(template.REFERENCE))
+    for reference, target in zip(references, targets, strict=True):
+        reference.set("URI", "#" + target.get(ns.WSU_ID))
+    if key_reference == "bst":
+        token_id = ids.new_id("X509")
+        security[1].set(ns.WSU_ID, token_id)
+        signature[2][0][0].set("URI", "#" + token_id)  # KeyInfo/SecurityTokenReference/Reference
+    for reference, target, names in zip(references, targets, inclusive, strict=True):
+        crypto.fill_digest(reference, ns.SHA256, crypto.canonical(target, ns.EXC_C14N, names))
     crypto.fill_signature_value(signature, method, key.private_key, ns.EXC_C14N)
-    if token_uri is None:  # KeyInfo is not signed content; the template holds the reference to a token
-        template.key_info(signature).append(tokens.token_reference(key_reference, key, None))
     return envelope
 
 
@@ -82,16 +91,15 @@ def _envelope_parts(envelope: etree._Element) -> tuple[etree._Element, etree._El
     return bodies[0], header
 
 
-def _new_security(soap_header: etree._Element, actor: str | None, key: SigningKey, bst: bool) -> etree._Element:
-    """A wsse:Security appended to soap:Header: a wsu:Timestamp, then (for `bst`) the key's token.
-
-    Timestamp and token carry an Id and texts from the copied shape; the caller gives them
-    their own.
-    """
+def _refuse_second_security(soap_header: etree._Element, actor: str | None) -> None:
     for existing in soap_header.iterchildren(ns.SECURITY):
         if targets_us(existing, actor):
             raise ValueError("the envelope already carries a wsse:Security header for this actor")
-    security = copy.deepcopy(_security_shape(key, bst))
+
+
+def _new_security(soap_header: etree._Element, actor: str | None, shape: tuple) -> etree._Element:
+    """A wsse:Security appended to soap:Header, from a copy of the prebuilt `shape` (see `_security_shape`)."""
+    security = copy.deepcopy(_security_shape(*shape))
     soap_header.append(security)
     security.set(ns.MUST_UNDERSTAND, "1")
     if actor:
@@ -99,51 +107,62 @@ def _new_security(soap_header: etree._Element, actor: str | None, key: SigningKe
     return security
 
 
-_SHAPES = 16  # Security shapes kept per thread
+_SHAPES = 64  # Security shapes kept per thread
 _built = threading.local()  # lxml trees are not shared between threads
 
 
-def _security_shape(key: SigningKey, bst: bool) -> etree._Element:
-    """The Security header's content as the builders make it, built once per thread, key and kind.
+def _security_shape(key: SigningKey, key_reference: str, method: str, stamp_at: int | None,
+                    prefixes: tuple[tuple[str, ...], ...]) -> etree._Element:
+    """The whole wsse:Security as the builders make it, built once per thread and shape, then copied.
 
-    One deep copy (a single C call) then replaces about ten element and attribute calls per
-    signature. Attributes set later (Ids, mustUnderstand) keep the places they have here.
+    A wsu:Timestamp, the key's BinarySecurityToken (for "bst"), and the ds:Signature template
+    with one Reference per part (`prefixes`: each part's InclusiveNamespaces; the Timestamp's
+    at `stamp_at`) and its KeyInfo. One deep copy (a single C call) replaces some twenty
+    element and attribute calls per signature; what differs per message (Ids, Reference URIs,
+    times, mustUnderstand and actor, digest and signature values) is set on the copy, and
+    attributes set later keep the places they have here.
     """
     cache = getattr(_built, "security", None)
     if cache is None:
         cache = _built.security = OrderedDict()
-    shape = cache.get((key, bst))
+    wanted = (key, key_reference, method, stamp_at, prefixes)
+    shape = cache.get(wanted)
     if shape is None:
-        shape = cache[(key, bst)] = etree.Element(ns.SECURITY, nsmap=ns.NSMAP)
+        shape = cache[wanted] = etree.Element(ns.SECURITY, nsmap=ns.NSMAP)
         timestamp.build(datetime.now(timezone.utc), 0, shape)
+        bst = key_reference == "bst"
         if bst:
             tokens.binary_security_token(key, shape)
+        refs = [template.Ref("", [ns.EXC_C14N], p) for p in prefixes]
+        if stamp_at is not None:
+            refs.insert(stamp_at, template.Ref("", [ns.EXC_C14N]))
+        signature = template.build(ns.EXC_C14N, method, refs, token_uri="" if bst else None)
+        if not bst:
+            template.key_info(signature).append(tokens.token_reference(key_reference, key, None))
+        shape.append(signature)
         if len(cache) > _SHAPES:
             cache.popitem(last=False)
     else:
-        cache.move_to_end((key, bst))
+        cache.move_to_end(wanted)
     return shape
 
 
-def _targets(envelope, body, stamp, wanted: tuple[str, ...], extra: list[etree._Element]) -> list[etree._Element]:
+def _targets(envelope, body, wanted: tuple[str, ...], extra: list[etree._Element]) -> list[etree._Element]:
+    """The parts to reference other than the Timestamp, in order, each with a wsu:Id in a declared wsu."""
     chosen = []
+    if "Body" in wanted:
+        chosen.append(_declaring_wsu(body))
     if "Header" in wanted:
-        header = message_header(body)
+        header = message_header(chosen[0] if chosen else body)
         if header is None:
             raise ValueError("sign_parts names the 61968 Header, but the Body carries no message with one Header")
         chosen.append(_declaring_wsu(header))
-    if "Body" in wanted:
-        chosen.insert(0, _declaring_wsu(body))
-    if "Timestamp" in wanted:
-        chosen.insert(1 if "Body" in wanted else 0, stamp)
     for element in extra:
         if element.getroottree().getroot() is not envelope:
             raise ValueError(f"extra part {element.tag} is not inside this envelope")
         if element in chosen:
             continue
         chosen.append(element)
-    if not chosen:
-        raise ValueError("nothing to sign: sign_parts and extra_parts are both empty")
     for element in chosen:
         ids.ensure_id(element)
     return chosen

@@ -9,6 +9,7 @@ algorithms from the same list.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -20,8 +21,7 @@ _DS = {name: ns.tag(ns.DS, name) for name in (
 _INCLUSIVE_NAMESPACES = ns.tag(ns.EXC_C14N_NS, "InclusiveNamespaces")
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(NamedTuple):
     uri: str | None
     transforms: tuple[str, ...]
     digest_method: str
@@ -30,8 +30,7 @@ class Reference:
     digest_value: str = ""  # the DigestValue text, whitespace removed
 
 
-@dataclass(frozen=True)
-class SignedInfo:
+class SignedInfo(NamedTuple):
     c14n_method: str
     signature_method: str
     references: tuple[Reference, ...]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime, timedelta, timezone
 
 from lxml import etree
@@ -13,8 +13,7 @@ from .policy import Policy
 _DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$")
 
 
-@dataclass(frozen=True)
-class Stamp:
+class Stamp(NamedTuple):
     created: datetime
     expires: datetime
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cryptography import x509
 from lxml import etree
@@ -55,8 +55,7 @@ def token_reference(kind: str, key: SigningKey, token: etree._Element | None) ->
 # ---------------------------------------------------------------- reading
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     certificate: x509.Certificate
     found_by: str  # BinarySecurityToken, X509Certificate, X509IssuerSerial or SubjectKeyIdentifier
     der: bytes | None = None  # the DER the certificate was read from, when the message carried it

@@ -25,8 +25,12 @@ from .trust import TrustStore
 Resolved = list[tuple[signedinfo.Reference, ids.Target]]
 
 
+_RULES = {sha1: signedinfo.Rules(frozenset({ns.EXC_C14N}), frozenset({ns.EXC_C14N, ns.ENVELOPED}), sha1)
+          for sha1 in (False, True)}
+
+
 def _wss_rules(allow_sha1: bool) -> signedinfo.Rules:
-    return signedinfo.Rules(frozenset({ns.EXC_C14N}), frozenset({ns.EXC_C14N, ns.ENVELOPED}), allow_sha1)
+    return _RULES[bool(allow_sha1)]
 
 
 @dataclass(frozen=True)

@@ -6,19 +6,23 @@ here with the straightforward computation, or shown to refuse what it must.
 """
 from __future__ import annotations
 
+import copy
 import threading
 from datetime import datetime, timezone
 
 import pytest
+import xmlsec
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from soapbus.security import INVALID_SECURITY, SecurityFault, ns, template, timestamp, tokens
+from soapbus.security import (INVALID_SECURITY, SecurityFault, algorithms, ids, ns, sign_envelope, template,
+                              timestamp, tokens)
 from soapbus.security.ids import IdIndex
-from soapbus.security.parts import locate
-from soapbus.security.sign import _new_security, unused_prefixes
+from soapbus.security.parts import locate, message_header
+from soapbus.security.sign import _declaring_wsu, unused_prefixes
 
 from .support import signed, wire
+from .test_native_crypto import ENVELOPES, _parts
 
 SHAPES = [
     (ns.EXC_C14N, ns.RSA_SHA256, [template.Ref("#a", [ns.EXC_C14N]), template.Ref("#b", [ns.EXC_C14N])]),
@@ -138,34 +142,74 @@ def test_a_copied_template_with_a_token_reference_is_the_one_built_afresh(c14n, 
         assert etree.tostring(made) == etree.tostring(template.build(c14n, method, refs, token_uri=uri))
 
 
-def _plain_security(soap_header, key, bst, stamp_id, token_id, created, ttl, actor):
-    """The Security header as sign_envelope first built it, element by element."""
+def _plain_sign_envelope(envelope, key, sign_parts, key_reference, actor, created, ttl):
+    """sign_envelope as first written: each element built in turn, python-xmlsec computing the values."""
+    body = envelope.find(f"{{{ns.SOAP11_ENV}}}Body")
+    soap_header = envelope.find(f"{{{ns.SOAP11_ENV}}}Header")
+    if soap_header is None:
+        soap_header = etree.Element(f"{{{ns.SOAP11_ENV}}}Header")
+        envelope.insert(0, soap_header)
     security = etree.SubElement(soap_header, ns.SECURITY, nsmap=ns.NSMAP)
     security.set(ns.MUST_UNDERSTAND, "1")
     if actor:
         security.set(ns.ACTOR, actor)
-    stamp = timestamp.build(created, ttl, security)
-    stamp.set(ns.WSU_ID, stamp_id)
-    if bst:
-        tokens.binary_security_token(key, security).set(ns.WSU_ID, token_id)
-    return security
+    stamp = timestamp.build(created, ttl)
+    security.append(stamp)
+    token = tokens.binary_security_token(key) if key_reference == "bst" else None
+    if token is not None:
+        security.append(token)
+    chosen = []
+    if "Header" in sign_parts:
+        chosen.append(_declaring_wsu(message_header(body)))
+    if "Body" in sign_parts:
+        chosen.insert(0, _declaring_wsu(body))
+    if "Timestamp" in sign_parts:
+        chosen.insert(1 if "Body" in sign_parts else 0, stamp)
+    for element in chosen:
+        ids.ensure_id(element)
+    refs = [template.Ref("#" + t.get(ns.WSU_ID), [ns.EXC_C14N], unused_prefixes(t)) for t in chosen]
+    signature = template.build(ns.EXC_C14N, algorithms.SIGNING[key.algorithm], refs)
+    security.append(signature)
+    ctx = xmlsec.SignatureContext()
+    ctx.key = key.key
+    for target in chosen:
+        ctx.register_id(target, "Id", ns.WSU)
+    ctx.sign(signature)
+    template.key_info(signature).append(tokens.token_reference(key_reference, key, token))
+    return envelope
 
 
-@pytest.mark.parametrize("bst", [True, False])
+@pytest.fixture
+def counted_ids(monkeypatch):
+    """Identifiers numbered per prefix, so two ways of signing can be compared byte for byte."""
+    def restart():
+        counters = {}
+
+        def new_id(prefix="id"):
+            counters[prefix] = counters.get(prefix, 0) + 1
+            return f"{prefix}-{counters[prefix]:032x}"
+        monkeypatch.setattr(ids, "new_id", new_id)
+    return restart
+
+
+@pytest.mark.parametrize("name", ENVELOPES)
+@pytest.mark.parametrize("key_reference", ["bst", "issuer_serial", "ski"])
 @pytest.mark.parametrize("actor", [None, "urn:gateway"])
-@pytest.mark.parametrize("prefix", ["soapenv", "S"])
-def test_a_security_header_from_the_copied_shape_is_the_one_built_afresh(bst, actor, prefix, keys):
+def test_sign_envelope_writes_what_the_element_by_element_signer_wrote(name, key_reference, actor, keys, counted_ids):
+    """The Security header comes from a copied shape; RSA being deterministic, every byte must agree."""
     created = datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
-    for key in (keys.mdms, keys.ecdsa, keys.mdms):  # the last one comes from the cache
-        copied, plain = (etree.fromstring(f'<{prefix}:Envelope xmlns:{prefix}="{ns.SOAP11_ENV}"><{prefix}:Header/>'
-                                          f'</{prefix}:Envelope>'.encode()) for _ in range(2))
-        security = _new_security(copied[0], actor, key, bst)
-        timestamp.fill(security[0], created, 60)
-        security[0].set(ns.WSU_ID, "TS-1")
-        if bst:
-            security[1].set(ns.WSU_ID, "X509-1")
-        _plain_security(plain[0], key, bst, "TS-1", "X509-1", created, 60, actor)
-        assert etree.tostring(copied) == etree.tostring(plain)
+    variants = {_parts(ENVELOPES[name]()), ("Body",), ("Timestamp",), ("Timestamp", "Body")}
+    source = ENVELOPES[name]()
+    for parts in sorted(variants):
+        for _ in range(2):  # the shape is built (drawing identifiers of its own), then reused
+            ours = sign_envelope(copy.deepcopy(source), keys.mdms, sign_parts=parts, key_reference=key_reference,
+                                 actor=actor, now=created, ttl=60)
+        counted_ids()
+        ours = sign_envelope(copy.deepcopy(source), keys.mdms, sign_parts=parts, key_reference=key_reference,
+                             actor=actor, now=created, ttl=60)
+        counted_ids()
+        plain = _plain_sign_envelope(copy.deepcopy(source), keys.mdms, parts, key_reference, actor, created, 60)
+        assert etree.tostring(ours) == etree.tostring(plain), parts
 
 
 def test_a_token_read_from_the_message_keeps_the_der_it_was_read_from(keys, trust, verifier):
