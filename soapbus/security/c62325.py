@@ -112,6 +112,7 @@ def verify_62325(message_element: etree._Element | bytes, trust: TrustStore, *, 
     trust.validate(token.certificate, now, der=token.der)
     cert = token.certificate
     signed = _check_signature(signature, message, info, cert)
+    tokens.remember(token)  # the signature verified with a certificate the TrustStore accepted
     names = of_accepted(cert)  # the signature verified with a certificate the TrustStore accepted
     return Verified62325(signed, cert, names.subject, names.subject_names, info.signature_value)
 

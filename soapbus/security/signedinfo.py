@@ -56,7 +56,8 @@ class Rules:
 
 
 def _children(parent: etree._Element) -> list[etree._Element]:
-    return list(parent.iterchildren(etree.Element))
+    # len() counts every child node: none at all needs no closer look (the common case)
+    return list(parent.iterchildren(etree.Element)) if len(parent) else []
 
 
 def _algorithm(element: etree._Element, allowed: frozenset[str], what: str) -> str:
@@ -80,7 +81,8 @@ def read(signature: etree._Element, rules: Rules) -> SignedInfo:
     method = _algorithm(parts[1], algorithms.signature_methods(rules.allow_sha1), "SignatureMethod")
     if _children(parts[1]):
         raise faults.invalid("ds:SignatureMethod parameters (such as HMACOutputLength) are not accepted")
-    references = tuple(_reference(r, rules) for r in parts[2:])
+    digests = algorithms.digest_methods(rules.allow_sha1)
+    references = tuple([_reference(r, rules, digests) for r in parts[2:]])
     return SignedInfo(c14n, method, references, "".join((value.text or "").split()), _c14n_prefixes(parts[0], c14n))
 
 
@@ -94,20 +96,23 @@ def _c14n_prefixes(method: etree._Element, uri: str) -> tuple[str, ...] | None:
     return None
 
 
-def _reference(reference: etree._Element, rules: Rules) -> Reference:
+_TRANSFORMS, _DIGEST_METHOD, _DIGEST_VALUE = _DS["Transforms"], _DS["DigestMethod"], _DS["DigestValue"]
+
+
+def _reference(reference: etree._Element, rules: Rules, digests: frozenset[str]) -> Reference:
     if reference.tag != _DS["Reference"]:
         raise faults.invalid(f"ds:SignedInfo holds an unexpected {reference.tag}")
     parts = _children(reference)
     transforms: list[str] = []
     prefixes: tuple[str, ...] = ()
-    if parts and parts[0].tag == _DS["Transforms"]:
+    if parts and parts[0].tag == _TRANSFORMS:
         for transform in _children(parts.pop(0)):
             uri, found = _transform(transform, rules)
             transforms.append(uri)
             prefixes = prefixes or found
-    if [p.tag for p in parts] != [_DS["DigestMethod"], _DS["DigestValue"]]:
+    if len(parts) != 2 or parts[0].tag != _DIGEST_METHOD or parts[1].tag != _DIGEST_VALUE:
         raise faults.invalid("ds:Reference must hold Transforms?, DigestMethod and DigestValue")
-    digest = _algorithm(parts[0], algorithms.digest_methods(rules.allow_sha1), "DigestMethod")
+    digest = _algorithm(parts[0], digests, "DigestMethod")
     value = "".join((parts[1].text or "").split())
     return Reference(reference.get("URI"), tuple(transforms), digest, prefixes, value)
 

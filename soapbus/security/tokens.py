@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import threading
+from collections import OrderedDict
 from typing import NamedTuple
 
 from cryptography import x509
@@ -59,6 +61,51 @@ class Token(NamedTuple):
     certificate: x509.Certificate
     found_by: str  # BinarySecurityToken, X509Certificate, X509IssuerSerial or SubjectKeyIdentifier
     der: bytes | None = None  # the DER the certificate was read from, when the message carried it
+    text: str | None = None  # the base64 text it was read from, when the message carried it
+
+
+class _Read:
+    """Certificates read from base64 text in messages whose signature then verified: text -> (certificate, DER).
+
+    A busy sender puts the same token text in every message; decoding and parsing it again
+    costs more than the lookup. The entry is what reading the text gives (base64, then DER),
+    nothing about trust, which the TrustStore decides for each message as before. Filled only
+    by `remember`, after a signature verified with the certificate, so that unverified input
+    cannot fill it; bounded.
+    """
+
+    SIZE = 256
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[x509.Certificate, bytes]] = OrderedDict()
+
+    def get(self, text: str) -> tuple[x509.Certificate, bytes] | None:
+        with self._lock:
+            found = self._entries.get(text)
+            if found is not None:
+                self._entries.move_to_end(text)
+            return found
+
+    def put(self, text: str, certificate: x509.Certificate, der: bytes) -> None:
+        with self._lock:
+            self._entries[text] = (certificate, der)
+            self._entries.move_to_end(text)
+            while len(self._entries) > self.SIZE:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_READ = _Read()
+
+
+def remember(token: Token) -> None:
+    """Keep how the token's text reads; call only once a signature verified with its certificate."""
+    if token.text is not None and token.der is not None:
+        _READ.put(token.text, token.certificate, token.der)
 
 
 def _only(parent: etree._Element, what: str) -> etree._Element:
@@ -76,9 +123,12 @@ def _b64(text: str | None, what: str) -> bytes:
 
 
 def _certificate(text: str | None, what: str, found_by: str) -> Token:
+    known = _READ.get(text) if text else None
+    if known is not None:
+        return Token(known[0], found_by, known[1], text)
     der = _b64(text, what)
     try:
-        return Token(x509.load_der_x509_certificate(der), found_by, der)
+        return Token(x509.load_der_x509_certificate(der), found_by, der, text)
     except ValueError:
         raise faults.bad_token(f"{what} does not hold a DER X.509 certificate") from None
 

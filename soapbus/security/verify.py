@@ -99,6 +99,7 @@ class Verifier:
         token = tokens.resolve(parts.signature, self.trust, index=index, security=parts.security)
         self.trust.validate(token.certificate, now, der=token.der)
         octets = _check_signature(parts.signature, info, resolved, token.certificate)
+        tokens.remember(token)  # the signature verified with a certificate the TrustStore accepted
         verified = _result(parts, resolved, octets, info, stamp, token)
         self._remember(verified, stamp, now)
         return verified

@@ -1,4 +1,4 @@
-"""What is computed once and reused: a TrustStore's acceptances, verification keys.
+"""What is computed once and reused: a TrustStore's acceptances, verification keys, token texts.
 
 Each cache must give the answer the full computation gives; these tests pin the cases where
 a careless cache would not (time moving past a CA's or the leaf's expiry, another TrustStore,
@@ -191,3 +191,35 @@ def test_unverified_certificates_are_kept_nowhere(keys, trust):
     verified = verifier.verify(wire(signed(keys.mdms)))
     assert identity.of_accepted(verified.certificate).subject == verified.subject == "CN=MDMS,O=soapbus test PKI"
     assert identity.of_accepted.cache_info().currsize == 1
+
+
+def test_token_texts_are_remembered_only_after_their_signature_verified(keys, trust):
+    from soapbus.security import tokens
+
+    tokens._READ.clear()
+    verifier = Verifier(trust)
+    for signer in (keys.untrusted, keys.selfsigned, keys.expired, keys.ca):
+        with pytest.raises(SecurityFault):
+            verifier.verify(wire(signed(signer)))
+    data = wire(signed(keys.oms))
+    with pytest.raises(SecurityFault):  # a valid certificate, but the signature made with another key
+        verifier.verify(data.replace(keys.oms.certificate_base64.encode(), keys.mdms.certificate_base64.encode()))
+    assert not tokens._READ._entries
+    first = verifier.verify(wire(signed(keys.mdms)))
+    assert list(tokens._READ._entries) == [keys.mdms.certificate_base64]
+    again = verifier.verify(wire(signed(keys.mdms)))  # the token text is read from memory now
+    assert again.certificate is first.certificate and again.subject == first.subject
+    # what is remembered is how a text reads, nothing about trust: an untrusted store still refuses it
+    with pytest.raises(SecurityFault) as refused:
+        Verifier(TrustStore.pinned([keys.oms.certificate])).verify(wire(signed(keys.mdms)))
+    assert refused.value.code == FAILED_AUTHENTICATION
+
+
+def test_the_token_memory_is_bounded(keys):
+    from soapbus.security import tokens
+
+    memory = tokens._Read()
+    for i in range(memory.SIZE + 5):
+        memory.put(f"text-{i}", keys.mdms.certificate, keys.mdms.certificate_der)
+    assert len(memory._entries) == memory.SIZE and memory.get("text-0") is None
+    assert memory.get(f"text-{memory.SIZE + 4}") == (keys.mdms.certificate, keys.mdms.certificate_der)
