@@ -185,6 +185,23 @@ def verification_key(cert: x509.Certificate):
     return cert.public_key()
 
 
+_last_key: tuple = (None, None)  # (certificate, key) of the last check: most messages come from the same sender
+
+
+def _key_of(cert: x509.Certificate):
+    """verification_key(cert), without hashing the certificate again when it is the very object of the last call.
+
+    A remembered token text gives back the same certificate object (tokens._Read), and hashing
+    a certificate (its whole DER) costs about a microsecond per lookup.
+    """
+    global _last_key
+    last, key = _last_key
+    if last is not cert:
+        key = verification_key(cert)
+        _last_key = (cert, key)
+    return key
+
+
 def reference_octets(element: etree._Element, ref: Reference) -> bytes | None:
     """What a same-document reference's transforms make of `element`, or None where not computed here.
 
@@ -221,7 +238,7 @@ def check_values(info: SignedInfo, octets: Sequence[bytes], signed_info: bytes, 
             if not hmac.compare_digest(digest(ref.digest_method, data), _decoded(ref.digest_value, "DigestValue")):
                 raise Unchecked(f"the digest of {ref.uri!r} differs")
         value = _decoded(info.signature_value, "SignatureValue")
-        if not signature_holds(verification_key(cert), info.signature_method, signed_info, value):
+        if not signature_holds(_key_of(cert), info.signature_method, signed_info, value):
             raise Unchecked("the signature value does not match")
     except (Unchecked, ValueError, UnsupportedAlgorithm):
         raise faults.failed_check(FAILED) from None

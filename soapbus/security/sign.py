@@ -81,7 +81,7 @@ def _method(algorithm: str | None, key: SigningKey) -> str:
 def _envelope_parts(envelope: etree._Element) -> tuple[etree._Element, etree._Element]:
     if envelope.tag != ns.ENVELOPE:
         raise ValueError(f"expected a SOAP 1.1 Envelope, got {envelope.tag}")
-    bodies = [c for c in envelope.iterchildren(etree.Element) if c.tag == ns.SOAP_BODY]
+    bodies = list(envelope.iterchildren(ns.SOAP_BODY))
     if len(bodies) != 1:
         raise ValueError(f"the Envelope must hold exactly one soap:Body, it holds {len(bodies)}")
     header = envelope.find(ns.SOAP_HEADER)
@@ -200,6 +200,7 @@ def unused_prefixes(target: etree._Element) -> list[str]:
     """
     declared: set[str] = set()
     used: set[str | None] = set()
+    use = used.add
     own: list[tuple[str, str]] = []
     for event, item in etree.iterwalk(target, events=("start-ns", "start")):
         if event == "start-ns":
@@ -210,9 +211,12 @@ def unused_prefixes(target: etree._Element) -> list[str]:
             inherited = parent.nsmap if parent is not None else {}
             declared.update(p for p, uri in own if p and inherited.get(p) != uri)
             own = []
-        used.add(item.prefix)
-        for name in item.keys():
-            used.add(_attribute_prefix(item.nsmap, name) if name[:1] == "{" else None)
+        use(item.prefix)
+        names = item.keys()
+        if names:
+            nsmap = item.nsmap
+            for name in names:
+                use(_attribute_prefix(nsmap, name) if name[:1] == "{" else None)
     return sorted(declared - used)
 
 

@@ -20,6 +20,7 @@ from .keys import SigningKey
 from .trust import TrustStore
 
 KEY_REFERENCES = ("bst", "issuer_serial", "ski")
+_KEY_INFO = ns.tag(ns.DS, "KeyInfo")
 
 
 # ---------------------------------------------------------------- writing
@@ -136,7 +137,7 @@ def _certificate(text: str | None, what: str, found_by: str) -> Token:
 def resolve(signature: etree._Element, trust: TrustStore, *, index: ids.IdIndex | None = None,
             security: etree._Element | None = None) -> Token:
     """The certificate ds:KeyInfo names. `security`/`index` allow BinarySecurityToken references."""
-    key_infos = signature.findall(ns.tag(ns.DS, "KeyInfo"))
+    key_infos = list(signature.iterchildren(_KEY_INFO))
     if len(key_infos) != 1:
         raise faults.bad_token(f"ds:Signature must hold one ds:KeyInfo naming the signer; it holds {len(key_infos)}")
     holder = _only(key_infos[0], "ds:KeyInfo")

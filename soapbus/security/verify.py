@@ -16,7 +16,7 @@ from soapbus.message import soap
 from soapbus.message.xml import parse_bytes
 
 from . import crypto, faults, ids, ns, signedinfo, timestamp, tokens, wire
-from .identity import of_accepted
+from .identity import of_verified
 from .parts import Parts, locate, message_header
 from .policy import Policy
 from .replay import SIGNATURE_SCOPE, ReplayMemory, nonce_scope
@@ -217,7 +217,7 @@ def _result(parts: Parts, resolved: Resolved, octets: list[bytes] | None, info: 
                                    inclusive_ns_prefixes=list(body_ref.inclusive_prefixes) or None)
     body = parse_bytes(canonical, "signed soap:Body")
     cert = token.certificate
-    names = of_accepted(cert)  # the signature verified with a certificate the TrustStore accepted
+    names = of_verified(cert)  # the signature verified with a certificate the TrustStore accepted
     return Verified(body=body, created=stamp.created, expires=stamp.expires, certificate=cert,
                     subject=names.subject, subject_names=names.subject_names,
                     signature_value=info.signature_value, found_by=token.found_by, header=message_header(body))
