@@ -161,14 +161,14 @@ def _decoded(text: str, what: str) -> bytes:
 
 def fill_digest(reference: etree._Element, method: str, data: bytes) -> None:
     """Write the DigestValue of `data` into a template's ds:Reference."""
-    reference.find(_DIGEST_VALUE).text = base64.b64encode(digest(method, data)).decode("ascii")
+    next(reference.iterchildren(_DIGEST_VALUE)).text = base64.b64encode(digest(method, data)).decode("ascii")
 
 
 def fill_signature_value(signature: etree._Element, method: str, private_key, c14n: str,
                          prefixes: Sequence[str] = ()) -> None:
     """Canonicalise ds:SignedInfo where it stands (its digests written) and write the SignatureValue."""
     data = canonical(signature[0], c14n, prefixes)
-    signature.find(_SIGNATURE_VALUE).text = base64_lines(sign_bytes(private_key, method, data))
+    next(signature.iterchildren(_SIGNATURE_VALUE)).text = base64_lines(sign_bytes(private_key, method, data))
 
 
 # ---------------------------------------------------------------- verifying

@@ -59,5 +59,5 @@ def message_header(body: etree._Element) -> etree._Element | None:
     if len(entries) != 1:
         return None
     message = soap.unwrap_generic(entries[0])
-    headers = [c for c in message.iterchildren(etree.Element) if etree.QName(c).localname == "Header"]
+    headers = list(message.iterchildren("{*}Header"))  # local name Header, in any namespace or none
     return headers[0] if len(headers) == 1 else None

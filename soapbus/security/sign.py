@@ -8,7 +8,6 @@ python-xmlsec writes for the same template and key.
 """
 from __future__ import annotations
 
-import copy
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -48,7 +47,8 @@ def sign_envelope(envelope: etree._Element, key: SigningKey, *, sign_parts: Iter
     # The Timestamp is built by us and declares only the wsu prefix it uses.
     prefixes = tuple(tuple(unused_prefixes(t)) for t in parts)
     # A part that wrapped itself to declare wsu may have been soap:Header: look it up again.
-    security = _new_security(envelope.find(ns.SOAP_HEADER), actor, (key, key_reference, method, stamp_at, prefixes))
+    security = _new_security(next(envelope.iterchildren(ns.SOAP_HEADER)), actor,
+                             (key, key_reference, method, stamp_at, prefixes))
     stamp = security[0]
     timestamp.fill(stamp, now or datetime.now(timezone.utc), ttl)
     targets, inclusive = list(parts), list(prefixes)
@@ -99,7 +99,7 @@ def _refuse_second_security(soap_header: etree._Element, actor: str | None) -> N
 
 def _new_security(soap_header: etree._Element, actor: str | None, shape: tuple) -> etree._Element:
     """A wsse:Security appended to soap:Header, from a copy of the prebuilt `shape` (see `_security_shape`)."""
-    security = copy.deepcopy(_security_shape(*shape))
+    security = _security_shape(*shape).__deepcopy__(None)  # copy.deepcopy without its Python-level dispatch
     soap_header.append(security)
     security.set(ns.MUST_UNDERSTAND, "1")
     if actor:
@@ -175,10 +175,12 @@ def _declaring_wsu(element: etree._Element) -> etree._Element:
     invent an `ns0` prefix. The twin is built in place, inside the same parent, so the moved
     children keep the declarations they had in scope and none gets repeated.
     """
-    if ns.WSU in element.nsmap.values():
+    in_scope = element.nsmap
+    if ns.WSU in in_scope.values():
         return element
     parent = element.getparent()
-    own = {p: u for p, u in element.nsmap.items() if parent.nsmap.get(p) != u}
+    inherited = parent.nsmap
+    own = {p: u for p, u in in_scope.items() if inherited.get(p) != u}
     twin = etree.SubElement(parent, element.tag, nsmap={**own, "wsu": ns.WSU})
     element.addprevious(twin)
     twin.attrib.update(element.attrib)

@@ -11,7 +11,6 @@ only the Reference URIs differ.
 """
 from __future__ import annotations
 
-import copy
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -54,7 +53,7 @@ def signature(c14n: str, method: str, refs: Sequence[Ref], digest: str = ns.SHA2
             cache.popitem(last=False)
     else:
         cache.move_to_end(shape)
-    sig = copy.deepcopy(prebuilt)
+    sig = prebuilt.__deepcopy__(None)  # copy.deepcopy without its Python-level dispatch
     for reference, ref in zip(sig[0].iterchildren(REFERENCE), refs, strict=True):
         reference.set("URI", ref.uri)
     if token_uri is not None:
