@@ -21,6 +21,7 @@ from .trust import TrustStore
 
 KEY_REFERENCES = ("bst", "issuer_serial", "ski")
 _KEY_INFO = ns.tag(ns.DS, "KeyInfo")
+_X509_DATA = ns.tag(ns.DS, "X509Data")
 
 
 # ---------------------------------------------------------------- writing
@@ -141,7 +142,7 @@ def resolve(signature: etree._Element, trust: TrustStore, *, index: ids.IdIndex 
     if len(key_infos) != 1:
         raise faults.bad_token(f"ds:Signature must hold one ds:KeyInfo naming the signer; it holds {len(key_infos)}")
     holder = _only(key_infos[0], "ds:KeyInfo")
-    if holder.tag == ns.tag(ns.DS, "X509Data"):
+    if holder.tag == _X509_DATA:
         return _from_x509_data(holder, trust)
     if holder.tag == ns.STR:
         return _from_token_reference(holder, trust, index, security)
@@ -155,7 +156,7 @@ def _from_token_reference(ref, trust, index, security) -> Token:
         return _from_bst(inner, index, security)
     if inner.tag == ns.KEY_IDENTIFIER:
         return _from_key_identifier(inner, trust)
-    if inner.tag == ns.tag(ns.DS, "X509Data"):
+    if inner.tag == _X509_DATA:
         return _from_x509_data(inner, trust)
     raise faults.bad_token(f"unsupported wsse:SecurityTokenReference content {inner.tag}")
 

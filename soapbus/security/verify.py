@@ -157,20 +157,20 @@ def _resolve(info: signedinfo.SignedInfo, index: ids.IdIndex, parts: Parts) -> R
     return resolved
 
 
-def _covered(element: etree._Element, targets: list[ids.Target]) -> bool:
-    signed = {id(t.element) for t in targets}
-    return any(id(e) in signed for e in (element, *element.iterancestors()))
+def _covered(element: etree._Element, signed: set[int]) -> bool:
+    return id(element) in signed or any(id(e) in signed for e in element.iterancestors())
 
 
 def _check_coverage(targets: list[ids.Target], parts: Parts, policy: Policy) -> None:
-    if not _covered(parts.body, targets):
+    signed = {id(t.element) for t in targets}
+    if not _covered(parts.body, signed):
         raise faults.invalid("the signature does not cover the soap:Body of this Envelope (a signed Body elsewhere "
                              "in the message does not count)")
-    if not _covered(parts.timestamp, targets):
+    if not _covered(parts.timestamp, signed):
         raise faults.invalid("the signature does not cover the wsu:Timestamp of the wsse:Security header")
     if policy.require_signed_61968_header:
         header = message_header(parts.body)
-        if header is None or not _covered(header, targets):
+        if header is None or not _covered(header, signed):
             raise faults.invalid("a signed 61968 Header is required, and the signed Body carries no message "
                                  "with exactly one Header")
 
