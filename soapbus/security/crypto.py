@@ -17,7 +17,7 @@ chain, ds:CanonicalizationMethod parameters other than InclusiveNamespaces), res
 same algorithm list as before, and the cross-check in the tests, which require byte-for-byte
 the digests and RSA signature values xmlsec computes.
 
-Each algorithm is looked up in a table of the algorithms soapbus accepts at all: an URI
+Each algorithm is looked up in a table of the algorithms soapbus accepts at all: a URI
 outside it cannot run, whatever a policy said (the second wall xmlsec's transform lists were).
 """
 from __future__ import annotations

@@ -4,7 +4,8 @@ Digests and the signature value are computed by soapbus.security.crypto (libxml2
 C14N through lxml, hashlib, cryptography), in the order an XML-DSig engine fills a template:
 each reference's digest in turn, written into the template before the next one is computed,
 then ds:SignedInfo canonicalised where it stands and signed. The tests require the same bytes
-python-xmlsec writes for the same template and key.
+python-xmlsec writes for the same template and key. The wsse:Security header itself is a copy
+of a per-thread shape (see `_security_shape`), with only what differs per message set on it.
 """
 from __future__ import annotations
 
