@@ -18,6 +18,8 @@ from soapbus.message import EventMessage, Header, Payload, RequestMessage, parse
 from soapbus.profiles import (DEFAULT_TRANSACTIONS, GENERIC, INTERFACES, NOUNS, Noun, interface_requires_signing,
                               services, validate_documents, validate_message, verb_allowed, wsdl_dir, xsd_dir)
 from soapbus.profiles import objects
+
+from .profile_support import expected_rows, replaced, schema, shapes, table, xml
 from soapbus.profiles.interface_docs import noun_section
 from soapbus.profiles.message_xsd import carrier_elements
 from soapbus.profiles.wsdl import DEFAULT_ADDRESS_BASE
@@ -29,14 +31,6 @@ NEW_NOUNS = ("SwitchingPlans", "Controls", "MeasurementValues")
 I7_NOUNS = ("MeterReadings", "EndDeviceControls", "EndDeviceEvents")
 DOCS = xsd_dir().parent / "docs" / "interfaces"
 T0 = datetime(2024, 3, 5, 9, 30, tzinfo=timezone.utc)
-
-
-def xml(text: str) -> etree._Element:
-    return etree.fromstring(text.encode())
-
-
-def schema(noun: str) -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(xsd_dir() / NOUNS[noun].profile_xsd)))
 
 
 # ---------------------------------------------------------------- realistic documents
@@ -206,11 +200,6 @@ def test_realistic_documents_validate(case):
 # ---------------------------------------------------------------- typical mistakes: 1.8 with a path
 
 
-def replaced(text: str, old: str, new: str) -> str:
-    assert old in text, old  # the mistake must really be made, or the case proves nothing
-    return text.replace(old, new, 1)
-
-
 PLAN_ACTION = "/SwitchingPlans/SwitchingPlan[1]/SwitchingStepGroups[1]/SwitchActions[1]"
 SCAN_ITEM = "/MeasurementValues/MeasurementValue[1]"
 
@@ -321,22 +310,6 @@ def test_a_document_of_another_noun_is_refused():
 # ---------------------------------------------------------------- the noun table: services, operations, soapActions
 
 
-def table(noun: str) -> list[tuple[str, str, str, str, str]]:
-    """(service, portType, operation, verb, soapAction) of every operation of the noun."""
-    return [(s.name, s.port_type, op.name, op.verb, op.soap_action) for s in NOUNS[noun].services()
-            for op in s.operations]
-
-
-def expected_rows(noun: str, execute: tuple[str, ...], receive: tuple[str, ...]) -> list[tuple]:
-    base = "http://iec.ch/TC57/2011"
-    rows = [(f"Get{noun}", f"Get{noun}_Port", f"Get{noun}", "get", f"{base}/Get{noun}/Get{noun}")]
-    rows += [(f"Execute{noun}", f"{noun}_Port", f"{v.capitalize()}{noun}", v, f"{base}/{noun}/{v.capitalize()}{noun}")
-             for v in execute]
-    rows += [(f"Receive{noun}", f"Receive{noun}_Port", f"{e.capitalize()}{noun}", e,
-              f"{base}/{noun}/{e.capitalize()}{noun}") for e in receive]
-    return rows
-
-
 def test_switching_plans_services():
     assert table("SwitchingPlans") == expected_rows(
         "SwitchingPlans", ("create", "change", "cancel", "close", "execute"),
@@ -415,20 +388,7 @@ def test_message_schemas_declare_exactly_the_served_carriers():
 
 # ---------------------------------------------------------------- the standard's WSDL templates, where they apply
 
-WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
-SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
 TEMPLATES = {"Execute": "Request_Execute_WSDL_Template.wsdl", "Receive": "Send_Receive_Reply_WSDL_Template.wsdl"}
-
-
-def shapes(definitions: etree._Element) -> dict[str, tuple[str, str]]:
-    """operation -> (soapAction after the year, local name of its input element)."""
-    parts = {m.get("name"): m.find(f"{{{WSDL_NS}}}part").get("element").split(":")[1]
-             for m in definitions.iter(f"{{{WSDL_NS}}}message")}
-    inputs = {op.get("name"): parts[op.find(f"{{{WSDL_NS}}}input").get("message").split(":")[1]]
-              for op in definitions.find(f"{{{WSDL_NS}}}portType").iter(f"{{{WSDL_NS}}}operation")}
-    actions = {op.get("name"): op.find(f"{{{SOAP_NS}}}operation").get("soapAction").split("/TC57/", 1)[1].split("/", 1)[1]
-               for op in definitions.find(f"{{{WSDL_NS}}}binding").findall(f"{{{WSDL_NS}}}operation")}
-    return {name: (actions[name], inputs[name]) for name in inputs}
 
 
 @pytest.mark.parametrize("service", [s for s in services() if s.noun in NEW_NOUNS and s.role != "Get"],

@@ -20,6 +20,8 @@ from soapbus.message import EventMessage, Header, Payload, RequestMessage, parse
 from soapbus.profiles import (DEFAULT_TRANSACTIONS, NOUNS, interface_requires_signing, services, validate_documents,
                               validate_message, verb_allowed, wsdl_dir, xsd_dir)
 from soapbus.profiles import objects
+
+from .profile_support import expected_rows, replaced, schema, shapes, table, xml
 from soapbus.profiles.interface_docs import noun_section
 from soapbus.profiles.message_xsd import carrier_elements
 from soapbus.profiles.wsdl import DEFAULT_ADDRESS_BASE
@@ -32,14 +34,6 @@ DOCS = xsd_dir().parent / "docs" / "interfaces"
 T0 = datetime(2024, 3, 5, 9, 30, tzinfo=timezone.utc)
 LAST_GASP, RESTORED = "3.26.0.85", "3.26.0.216"
 DEVICE = "7c2c8a8e-4b1f-4f43-9d0e-0a0c1e7d6a01"
-
-
-def xml(text: str) -> etree._Element:
-    return etree.fromstring(text.encode())
-
-
-def schema(noun: str) -> etree.XMLSchema:
-    return etree.XMLSchema(etree.parse(str(xsd_dir() / NOUNS[noun].profile_xsd)))
 
 
 # ---------------------------------------------------------------- realistic documents: OutageRecords
@@ -215,11 +209,6 @@ def test_realistic_documents_validate(case):
 # ---------------------------------------------------------------- typical mistakes: 1.8 with a path
 
 
-def replaced(text: str, old: str, new: str) -> str:
-    assert old in text, old  # the mistake must really be made, or the case proves nothing
-    return text.replace(old, new, 1)
-
-
 RECORD = "/OutageRecords/OutageRecord[1]"
 SCHEDULE = "/MeterReadSchedules/MeterReadSchedule[1]"
 REQUEST = "/WorkRequests/WorkRequest[1]"
@@ -373,22 +362,6 @@ def test_empty_references_are_accepted_where_names_may_stand_in():
 # ---------------------------------------------------------------- the noun table: services, operations, soapActions
 
 
-def table(noun: str) -> list[tuple[str, str, str, str, str]]:
-    """(service, portType, operation, verb, soapAction) of every operation of the noun."""
-    return [(s.name, s.port_type, op.name, op.verb, op.soap_action) for s in NOUNS[noun].services()
-            for op in s.operations]
-
-
-def expected_rows(noun: str, execute: tuple[str, ...], receive: tuple[str, ...]) -> list[tuple]:
-    base = "http://iec.ch/TC57/2011"
-    rows = [(f"Get{noun}", f"Get{noun}_Port", f"Get{noun}", "get", f"{base}/Get{noun}/Get{noun}")]
-    rows += [(f"Execute{noun}", f"{noun}_Port", f"{v.capitalize()}{noun}", v, f"{base}/{noun}/{v.capitalize()}{noun}")
-             for v in execute]
-    rows += [(f"Receive{noun}", f"Receive{noun}_Port", f"{e.capitalize()}{noun}", e,
-              f"{base}/{noun}/{e.capitalize()}{noun}") for e in receive]
-    return rows
-
-
 @pytest.mark.parametrize(("noun", "interface", "item"), [("OutageRecords", "I6", "OutageRecord"),
                                                          ("MeterReadSchedules", "I7", "MeterReadSchedule"),
                                                          ("WorkRequests", "I4", "WorkRequest")])
@@ -423,20 +396,7 @@ def test_outage_records_are_never_deleted():
 
 # ---------------------------------------------------------------- the standard's WSDL templates
 
-WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
-SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
 TEMPLATES = {"Execute": "Request_Execute_WSDL_Template.wsdl", "Receive": "Send_Receive_Reply_WSDL_Template.wsdl"}
-
-
-def shapes(definitions: etree._Element) -> dict[str, tuple[str, str]]:
-    """operation -> (soapAction after the year, local name of its input element)."""
-    parts = {m.get("name"): m.find(f"{{{WSDL_NS}}}part").get("element").split(":")[1]
-             for m in definitions.iter(f"{{{WSDL_NS}}}message")}
-    inputs = {op.get("name"): parts[op.find(f"{{{WSDL_NS}}}input").get("message").split(":")[1]]
-              for op in definitions.find(f"{{{WSDL_NS}}}portType").iter(f"{{{WSDL_NS}}}operation")}
-    actions = {op.get("name"): op.find(f"{{{SOAP_NS}}}operation").get("soapAction").split("/TC57/", 1)[1].split("/", 1)[1]
-               for op in definitions.find(f"{{{WSDL_NS}}}binding").findall(f"{{{WSDL_NS}}}operation")}
-    return {name: (actions[name], inputs[name]) for name in inputs}
 
 
 @pytest.mark.parametrize("role", list(TEMPLATES))
