@@ -91,3 +91,12 @@ def test_concurrent_takeover_of_an_expired_value_exactly_one_wins(open_store):
 def test_scope_and_key_are_required(store, scope, key):
     with pytest.raises(ValueError):
         store.remember_once(scope, key, datetime.now(timezone.utc) + DAY)
+
+
+def test_remember_each_in_one_transaction(store, tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    assert store.remember_each([("sigvalue", "a", later), ("nonce:MDMS", "n1", later)]) == [True, True]
+    assert store.remember_each([("sigvalue", "b", later), ("nonce:MDMS", "n1", later)]) == [True, False]
+    assert store.remember_once("sigvalue", "b", later) is False

@@ -19,5 +19,9 @@ class ReplayMemory(Protocol):
 
         Must be atomic across the processes sharing the memory: two deliveries of the same
         message racing each other must not both get True.
+
+        A memory may also offer `remember_each([(scope, key, expires_at), ...]) -> [bool, ...]`,
+        the same for several keys at once (the store does it in one transaction); the Verifier
+        uses it when it is there.
         """
         ...

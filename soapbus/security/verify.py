@@ -114,16 +114,24 @@ class Verifier:
         if self.replay is None:
             return
         # Remembered only after the signature verified: unverified input must not fill the memory.
-        until = timestamp.deadline(stamp, self.policy) + timedelta(seconds=self.policy.future_skew)
-        if not self.replay.remember_once(SIGNATURE_SCOPE, verified.signature_value, until):
-            raise faults.invalid("this signature was already accepted once: the message is a replay")
-        nonce = verified.nonce
+        memories = [(SIGNATURE_SCOPE, verified.signature_value,
+                     timestamp.deadline(stamp, self.policy) + timedelta(seconds=self.policy.future_skew))]
+        nonce, source = verified.nonce, verified.source or ""
         if nonce:
-            source = verified.source or ""
-            until = now + timedelta(seconds=self.policy.nonce_ttl)
-            if not self.replay.remember_once(nonce_scope(source), nonce, until):
-                raise faults.invalid(f"ReplayDetection Nonce {nonce!r} was already used by Source {source!r}: "
-                                     "the message is a replay")
+            memories.append((nonce_scope(source), nonce, now + timedelta(seconds=self.policy.nonce_ttl)))
+        first_time = _remember_all(self.replay, memories)
+        if not first_time[0]:
+            raise faults.invalid("this signature was already accepted once: the message is a replay")
+        if nonce and not first_time[1]:
+            raise faults.invalid(f"ReplayDetection Nonce {nonce!r} was already used by Source {source!r}: "
+                                 "the message is a replay")
+
+
+def _remember_all(replay, memories) -> list[bool]:
+    """Each memory's remember_once result; in one go (one transaction) where the memory offers it."""
+    if hasattr(replay, "remember_each"):
+        return list(replay.remember_each(memories))
+    return [replay.remember_once(scope, key, until) for scope, key, until in memories]
 
 
 def _aware(now: datetime | None) -> datetime:

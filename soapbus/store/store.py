@@ -275,6 +275,11 @@ class Store:
         with self.unit_of_work() as uow:
             return uow.remember_once(scope, key, expires_at)
 
+    def remember_each(self, memories) -> list[bool]:
+        """remember_once for each (scope, key, expires_at), all in one transaction."""
+        with self.unit_of_work() as uow:
+            return [uow.remember_once(scope, key, expires_at) for scope, key, expires_at in memories]
+
     def purge_expired(self, now: datetime | None = None) -> int:
         """Forget replay memories expired at `now` (the store's clock by default); returns how many."""
         with self.unit_of_work() as uow:
