@@ -234,10 +234,11 @@ class Client:
         """The typed operation `<Verb><Noun>` if a WSDL offers it, else the generic one."""
         verb = verbs.normalize(verb)
         typed_name = f"{verb.capitalize()}{noun}"
-        typed_ns = namespaces.noun_message_ns(noun)
         generic_op = "PublishEvent" if verb in verbs.EVENT_VERBS else "Request"
         for target in self.targets:
-            if target.input_element == f"{{{typed_ns}}}{typed_name}":
+            # Any year's per-noun namespace (.../2011/MeterReadingsMessage, .../2015/...): vendors differ.
+            element = etree.QName(target.input_element)
+            if element.localname == typed_name and (element.namespace or "").endswith(f"/{noun}Message"):
                 return target
         for target in self.targets:
             if target.generic and target.operation.name == generic_op:
