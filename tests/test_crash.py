@@ -75,7 +75,7 @@ def _subscribe(url, endpoint):
     urllib.request.urlopen(req, timeout=10).read()
 
 
-def _send_all(url_holder, bodies, acked, stop_event):
+def _send_all(url_holder, bodies, acked, stop_event, problems):
     """Each sender posts its share; a failed post (the server died) is left for the second pass."""
     session = requests.Session()
     for message_id, body in bodies:
@@ -84,10 +84,13 @@ def _send_all(url_holder, bodies, acked, stop_event):
         try:
             resp = session.post(f"{url_holder[0]}/soap/ExecuteMeterReadings", data=body,
                                 headers={"Content-Type": "text/xml"}, timeout=30)
-        except requests.RequestException:
+        except requests.RequestException as exc:
+            problems.append(f"{type(exc).__name__}: {exc}"[:200])
             continue
         if resp.status_code == 200 and b"<m:code>0.3</m:code>" in resp.content:
             acked.add(message_id)
+        else:
+            problems.append(f"HTTP {resp.status_code}: {resp.content[-400:]!r}")
 
 
 @pytest.mark.slow
@@ -106,7 +109,8 @@ def test_sigkill_mid_run_loses_nothing_and_repeats_nothing(tmp_path):
         acked: set[str] = set()
         url_holder = [server.url]
         stop = threading.Event()
-        senders = [threading.Thread(target=_send_all, args=(url_holder, bodies[i::SENDERS], acked, stop))
+        problems: list[str] = []
+        senders = [threading.Thread(target=_send_all, args=(url_holder, bodies[i::SENDERS], acked, stop, problems))
                    for i in range(SENDERS)]
         for t in senders:
             t.start()
@@ -124,13 +128,15 @@ def test_sigkill_mid_run_loses_nothing_and_repeats_nothing(tmp_path):
         url_holder[0] = server.url
         # the senders' second pass: everything not acknowledged, same bytes, same MessageID
         remaining = [b for b in bodies if b[0] not in acked]
+        problems.clear()
         second = [threading.Thread(target=_send_all, args=(url_holder, remaining[i::SENDERS], acked,
-                                                           threading.Event())) for i in range(SENDERS)]
+                                                           threading.Event(), problems)) for i in range(SENDERS)]
         for t in second:
             t.start()
         for t in second:
             t.join()
-        assert len(acked) == REQUESTS, f"{REQUESTS - len(acked)} requests never acknowledged"
+        assert len(acked) == REQUESTS, (f"{REQUESTS - len(acked)} requests never acknowledged after the restart; "
+                                        f"first problems: {problems[:3]}")
 
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
