@@ -10,17 +10,15 @@ takes as delivered.
 """
 from __future__ import annotations
 
-import logging
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .. import message as m
 from ..message import MessageError, codes, soap
 from .data import to_data
+from .http_server import BackgroundHTTPServer
 
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -55,23 +53,20 @@ class CallbackListener:
         self._lock = threading.Lock()
         self.events: list[m.EventMessage] = []
         self.duplicates = 0
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._http = BackgroundHTTPServer(host, port, lambda path, body, headers: self.receive(body),
+                                          name="soapbus-callbacks")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._http.address
         return f"http://{host}:{port}{self.path}"
 
     def start(self) -> "CallbackListener":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="soapbus-callbacks", daemon=True)
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def __enter__(self) -> "CallbackListener":
         return self.start()
@@ -128,24 +123,6 @@ class CallbackListener:
         if verified.message is None:
             raise MessageError("1.8", "the signed Body holds no single message")
         return verified.message
-
-    def _handler_class(self):
-        listener = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                length = int(self.headers.get("Content-Length") or 0)
-                status, answer = listener.receive(self.rfile.read(length))
-                self.send_response(status)
-                self.send_header("Content-Type", "text/xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, fmt, *args):
-                log.debug("callback %s", fmt % args)
-
-        return Handler
 
 
 __all__ = ["CallbackListener", "AsyncResult"]

@@ -442,7 +442,7 @@ def check_received(params, subject: list, ctx) -> Outcome:
     want = int(params.get("min", 1)) if params["received"] is True else int(params["received"])
     got = len(subject)
     if want == 0:
-        return _out(got == 0, f"nothing arrived, as expected" if got == 0 else f"{got} message(s) arrived, expected none")
+        return _out(got == 0, "nothing arrived, as expected" if got == 0 else f"{got} message(s) arrived, expected none")
     return _out(got >= want, f"{got} message(s) arrived" if got >= want else
                 f"{got} message(s) arrived within {params.get('_timeout', '?')} s, expected at least {want}",
                 found=got, expected=want)

@@ -6,44 +6,39 @@ Every POST is answered with a 61968 ResponseMessage (OK 0.0), as a receiver must
 """
 from __future__ import annotations
 
-import logging
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .. import message as m
+from ..client.http_server import BackgroundHTTPServer
 from ..message import MessageError, soap
 from .errors import ConformanceError
 from .exchange import Exchange
 
-log = logging.getLogger(__name__)
 PATH = "/soapbus/conformance/callback"
 
 
 class Listener:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, advertised_host: str | None = None):
         try:
-            self._server = ThreadingHTTPServer((host, port), self._handler())
+            self._http = BackgroundHTTPServer(host, port, lambda path, body, headers: (200, self.take(body)),
+                                              name="conformance-callbacks")
         except OSError as exc:
             raise ConformanceError(f"cannot listen for callbacks on {host}:{port}: {exc.strerror or exc}") from None
-        self._server.daemon_threads = True
         self._advertised = advertised_host or host
         self._lock = threading.Condition()
         self.received: list[Exchange] = []
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self._advertised}:{self._server.server_address[1]}{PATH}"
+        return f"http://{self._advertised}:{self._http.address[1]}{PATH}"
 
     def start(self) -> "Listener":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="conformance-callbacks", daemon=True)
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def __enter__(self):
         return self.start()
@@ -80,24 +75,6 @@ class Listener:
     def mark(self) -> int:
         with self._lock:
             return len(self.received)
-
-    def _handler(self):
-        listener = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
-                length = int(self.headers.get("Content-Length") or 0)
-                answer = listener.take(self.rfile.read(length))
-                self.send_response(200)
-                self.send_header("Content-Type", "text/xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, fmt, *args):
-                log.debug("callback %s", fmt % args)
-
-        return Handler
 
 
 def parse_host_port(value: str) -> tuple[str, int]:

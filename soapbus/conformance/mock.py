@@ -9,16 +9,15 @@ and that every request the suite asks for arrived.
 from __future__ import annotations
 
 import fnmatch
-import logging
 import re
 import threading
 import time
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 
 from .. import message as m
+from ..client.http_server import BackgroundHTTPServer
 from ..message import codes, namespaces, soap
 from ..profiles import wsdl_dir, xsd_dir
 from ..security import sign_envelope
@@ -30,7 +29,6 @@ from .messages import xml_from
 from .model import ERROR, CheckResult, Outcome, RunResult, Suite
 from .templating import Scope, render
 
-log = logging.getLogger(__name__)
 _SERVICE = re.compile(r"^/soap/([A-Za-z0-9_]+)$")
 _FILE = re.compile(r"^/(wsdl|xsd)/([A-Za-z0-9_.-]+\.(?:wsdl|xsd))$")
 
@@ -62,27 +60,25 @@ class MockEndpoint:
             scope.values[name] = (variables or {}).get(name, render(raw, scope))
         self.scope = scope
         try:
-            self._server = ThreadingHTTPServer((host, port), self._handler())
+            self._http = BackgroundHTTPServer(host, port, self._post, self._get, name="conformance-mock")
         except OSError as exc:
             raise ConformanceError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-        self._server.daemon_threads = True
         self.started = datetime.now(timezone.utc)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._http.address
         return f"http://{host}:{port}"
 
     def service_urls(self) -> list[str]:
         return [f"{self.url}/soap/{p.stem}" for p in sorted(wsdl_dir().glob("*.wsdl"))]
 
     def start(self) -> "MockEndpoint":
-        threading.Thread(target=self._server.serve_forever, name="conformance-mock", daemon=True).start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def __enter__(self):
         return self.start()
@@ -208,35 +204,12 @@ class MockEndpoint:
             data = data.replace(b'"../xsd/', f'"{self.url}/xsd/'.encode())
         return data
 
-    def _handler(self):
-        mock = self
+    def _post(self, path: str, body: bytes, headers: dict) -> tuple[int, bytes]:
+        return self.take(urlsplit(path).path, body, (headers.get("SOAPAction") or "").strip('"'))
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                parts = urlsplit(self.path)
-                data = mock._file(parts.path, parts.query)
-                if data is None:
-                    self._send(404, b"not found", "text/plain")
-                else:
-                    self._send(200, data, "text/xml; charset=utf-8")
-
-            def do_POST(self):  # noqa: N802
-                length = int(self.headers.get("Content-Length") or 0)
-                status, answer = mock.take(urlsplit(self.path).path, self.rfile.read(length),
-                                           (self.headers.get("SOAPAction") or "").strip('"'))
-                self._send(status, answer, "text/xml; charset=utf-8")
-
-            def _send(self, status, data, content_type):
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, fmt, *args):
-                log.debug("mock %s", fmt % args)
-
-        return Handler
+    def _get(self, path: str, query: str) -> tuple[int, bytes, str]:
+        data = self._file(path, query)
+        return (404, b"not found", "text/plain") if data is None else (200, data, "text/xml; charset=utf-8")
 
 
 def serve_mock(suite, host: str = "127.0.0.1", port: int = 0, *, trust=None, server_cert=None, server_key=None,
