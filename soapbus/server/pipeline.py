@@ -148,8 +148,7 @@ class Processor:
         header = msg.header
         try:
             with self.store.unit_of_work() as uow:
-                if header.message_id and not uow.claim(header.source, header.message_id):
-                    raise _AlreadyClaimed()
+                _claim(uow, header)
                 result = self._run_handler(uow, call, msg, noun, documents)
                 reply, payload = patterns.limit_items(noun, result.reply, result.payload, self.patterns)
                 payload = _shaped_payload(msg, payload)
@@ -161,26 +160,35 @@ class Processor:
                     answer = reply_to(header, acknowledgement(), source=self.source)
                 else:
                     answer = reply_to(header, reply, payload, source=self.source)
-                body, unsigned = self._answer_bytes(call, answer)
-                one_way = patterns.is_one_way(msg)
                 in_id = uow.journal("in", call.raw, header=header, kind=msg.kind, peer=call.peer,
                                     outcome="processed", reply_code=_first_code(reply))
-                out_id = None
-                if not one_way:
-                    out_id = uow.journal("out", body, header=answer.header, kind=answer.kind, peer=call.peer,
-                                         outcome="replied", reply_code=_first_code(answer.reply), related_id=in_id)
-                if header.message_id:  # kept unsigned: a re-delivery gets it signed afresh
-                    uow.set_reply(header.source, header.message_id, b"" if one_way else unsigned, out_id or in_id)
-            return Outcome(202, b"", in_id) if one_way else Outcome(200, body, out_id)
+                if patterns.is_one_way(msg):  # no answer on the wire, and none for a re-delivery
+                    if header.message_id:
+                        uow.set_reply(header.source, header.message_id, b"", in_id)
+                    return Outcome(202, b"", in_id)
+                body, out_id = self._record_answer(uow, call, msg, answer, _first_code(answer.reply), in_id)
+            return Outcome(200, body, out_id)
         except _AlreadyClaimed:  # another worker claimed it between our look-up and our insert
-            previous = self.store.stored_reply(header.source, header.message_id)
-            if previous is None:  # the other worker has not committed its answer yet
-                return self._answer_rejected(call, msg, _error(
-                    "5.1", "a message with this MessageID is being processed right now; send it again shortly"),
-                    outcome="busy")
-            return self._answer_duplicate(call, msg, previous)
+            return self._answer_already_claimed(call, msg)
         except _HandlerFailed as failure:
             return self._answer_rejected(call, msg, _error("5.3", failure.reason), outcome="failed")
+
+    def _record_answer(self, uow, call: InboundCall, msg, answer, reply_code, related_id) -> tuple[bytes, int]:
+        """Journal the answer and keep it, unsigned, for re-delivery; returns the bytes for the wire."""
+        body, unsigned = self._answer_bytes(call, answer)
+        out_id = uow.journal("out", body, header=answer.header, kind=answer.kind, peer=call.peer,
+                             outcome="replied", reply_code=reply_code, related_id=related_id)
+        if msg.header.message_id:  # kept unsigned: a re-delivery gets it signed afresh
+            uow.set_reply(msg.header.source, msg.header.message_id, unsigned, out_id)
+        return body, out_id
+
+    def _answer_already_claimed(self, call: InboundCall, msg) -> Outcome:
+        previous = self.store.stored_reply(msg.header.source, msg.header.message_id)
+        if previous is None:  # the other worker has not committed its answer yet
+            return self._answer_rejected(call, msg, _error(
+                "5.1", "a message with this MessageID is being processed right now; send it again shortly"),
+                outcome="busy")
+        return self._answer_duplicate(call, msg, previous)
 
     def _run_handler(self, uow, call: InboundCall, msg, noun: Noun | None, documents) -> HandlerResult:
         verb = verbs.normalize(msg.header.verb)
@@ -218,20 +226,15 @@ class Processor:
         if patterns.is_async(msg):  # the backend answers the caller's ReplyAddress itself
             try:
                 with self.store.unit_of_work() as uow:
-                    if header.message_id and not uow.claim(header.source, header.message_id):
-                        raise _AlreadyClaimed()
+                    _claim(uow, header)
                     router.queue(uow, route, msg, self.source, sign, worker=None)
-                    answer = reply_to(header, acknowledgement(), source=self.source)
-                    body, unsigned = self._answer_bytes(call, answer)
                     in_id = uow.journal("in", call.raw, header=header, kind=msg.kind, peer=call.peer,
                                         outcome="routed", reason=f"forwarded to {route.endpoint}")
-                    out_id = uow.journal("out", body, header=answer.header, kind=answer.kind, peer=call.peer,
-                                         outcome="replied", reply_code="0.3", related_id=in_id)
-                    if header.message_id:
-                        uow.set_reply(header.source, header.message_id, unsigned, out_id)
+                    answer = reply_to(header, acknowledgement(), source=self.source)
+                    body, out_id = self._record_answer(uow, call, msg, answer, "0.3", in_id)
                 return Outcome(200, body, out_id)
             except _AlreadyClaimed:
-                return self._answer_duplicate(call, msg, self.store.stored_reply(header.source, header.message_id) or b"")
+                return self._answer_already_claimed(call, msg)
         with self.store.unit_of_work() as uow:
             item_id = router.queue(uow, route, msg, self.source, sign, worker=self.delivery.name)
             uow.journal("in", call.raw, header=header, kind=msg.kind, peer=call.peer, outcome="routed",
@@ -245,20 +248,15 @@ class Processor:
                 "for the answer")), outcome="routed-pending")
         try:
             with self.store.unit_of_work() as uow:
-                if header.message_id and not uow.claim(header.source, header.message_id):
-                    raise _AlreadyClaimed()
-                answer = reply_to(header, leg.reply, leg.payload, source=self.source)
-                body, unsigned = self._answer_bytes(call, answer)
+                _claim(uow, header)
                 back_id = uow.journal("in", leg.raw, header=None, kind="ResponseMessage", peer=route.endpoint,
                                       outcome="processed", reply_code=_first_code(leg.reply),
                                       reason="the backend's answer to a forwarded request")
-                out_id = uow.journal("out", body, header=answer.header, kind=answer.kind, peer=call.peer,
-                                     outcome="replied", reply_code=_first_code(leg.reply), related_id=back_id)
-                if header.message_id:
-                    uow.set_reply(header.source, header.message_id, unsigned, out_id)
+                answer = reply_to(header, leg.reply, leg.payload, source=self.source)
+                body, out_id = self._record_answer(uow, call, msg, answer, _first_code(leg.reply), back_id)
             return Outcome(200, body, out_id)
         except _AlreadyClaimed:
-            return self._answer_duplicate(call, msg, self.store.stored_reply(header.source, header.message_id) or b"")
+            return self._answer_already_claimed(call, msg)
 
     def _run_local(self, uow, call: InboundCall, request: RequestMessage, depth: int = 0) -> Reply:
         """A request an event/action rule made: handled, journaled and followed up like any other."""
@@ -360,6 +358,12 @@ class Processor:
 
 class _AlreadyClaimed(Exception):
     pass
+
+
+def _claim(uow, header: Header) -> None:
+    """Take (Source, MessageID) for this transaction; a second delivery of it cannot."""
+    if header.message_id and not uow.claim(header.source, header.message_id):
+        raise _AlreadyClaimed()
 
 
 class _HandlerFailed(Exception):
