@@ -77,7 +77,7 @@ def test_run_fails_with_exit_1_against_a_broken_endpoint(server, tmp_path):
         proxy.close()
     assert out.exit_code == 1 and "FAIL" in out.output
     html = (tmp_path / "r" / "report.html").read_text()
-    assert "What the vendor must fix" in html and "A reply&#x27;s CorrelationID is the request&#x27;s" in html
+    assert "What the vendor must fix" in html and "A reply&#39;s CorrelationID is the request&#39;s" in html  # escaped
 
 
 def test_mock_judges_soapbus_client_as_the_vendor_client():
