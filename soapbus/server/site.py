@@ -5,16 +5,16 @@ thread pool, where the database work happens, so nothing blocks the reactor.
 """
 from __future__ import annotations
 
-import html
 import json
 from functools import lru_cache
 
-from twisted.web import resource, server, static
+from twisted.web import resource, server
 
-from ..profiles import INTERFACES, Service, services
+from ..profiles import Service, services
 from ..profiles import wsdl as wsdl_builder
 from ..profiles import xsd_dir
 from .admin import admin_resource
+from .discovery import DiscoveryPage, SchemaFiles, base_url, endpoint_listing, service_urls
 from .wsgi import SoapEndpoint
 from .wsgi_host import TOO_LARGE_KEY, render_in_pool
 
@@ -43,36 +43,10 @@ class LimitedRequest(server.Request):
             super().handleContentChunk(data)
 
 
-def base_url(request) -> str:
-    host = request.getHeader(b"host")
-    host = host.decode("ascii", "replace") if host else f"{request.getHost().host}:{request.getHost().port}"
-    scheme = "https" if request.isSecure() else "http"
-    return f"{scheme}://{host}"
-
-
 @lru_cache(maxsize=256)
 def _wsdl_bytes(service_name: str, address: str) -> bytes:
     service = next(s for s in services() if s.name == service_name)
     return wsdl_builder.build_wsdl(service, address)
-
-
-def service_urls(service: Service, base: str) -> dict:
-    return {"url": f"{base}/soap/{service.name}", "wsdl": f"{base}/wsdl/{service.name}.wsdl"}
-
-
-def endpoint_listing(base: str) -> list[dict]:
-    listing = []
-    for svc in services():
-        listing.append({
-            "interface": svc.interface or "generic",
-            "interface_name": INTERFACES.get(svc.interface, "any noun, generic Request/Response/PublishEvent"),
-            "service": svc.name,
-            "role": svc.role,
-            "nouns": [svc.noun] if svc.noun else sorted({s.noun for s in services() if s.noun}),
-            "operations": [{"name": op.name, "verb": op.verb, "soapAction": op.soap_action} for op in svc.operations],
-            **service_urls(svc, base),
-        })
-    return listing
 
 
 class SoapResource(resource.Resource):
@@ -135,29 +109,6 @@ class EndpointsJson(resource.Resource):
         return json.dumps(endpoint_listing(base_url(request)), indent=2).encode("utf-8")
 
 
-class DiscoveryPage(resource.Resource):
-    isLeaf = True
-
-    def render_GET(self, request):
-        base = base_url(request)
-        rows = []
-        for entry in endpoint_listing(base):
-            e = {k: html.escape(str(v)) for k, v in entry.items()}
-            ops = html.escape(", ".join(op["name"] for op in entry["operations"]))
-            rows.append(f"<tr><td>{e['interface']}</td><td>{e['service']}</td><td>{html.escape(', '.join(entry['nouns']))}"
-                        f"</td><td>{ops}</td><td><a href='{e['url']}'>{e['url']}</a></td>"
-                        f"<td><a href='{e['wsdl']}'>WSDL</a></td></tr>")
-        page = f"""<!doctype html><html><head><meta charset="utf-8"><title>soapbus endpoints</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}}</style>
-</head><body><h1>soapbus: IEC 61968-100 endpoints</h1>
-<p>SOAP 1.1, document/literal. Programs: <a href="{base}/endpoints.json">{base}/endpoints.json</a>.
-Schemas under <a href="{base}/xsd/">{base}/xsd/</a>.</p>
-<table><tr><th>interface</th><th>service</th><th>nouns</th><th>operations</th><th>endpoint</th><th>WSDL</th></tr>
-{''.join(rows)}</table></body></html>"""
-        request.setHeader(b"content-type", b"text/html; charset=utf-8")
-        return page.encode("utf-8")
-
-
 def build_site(reactor, threadpool, processor, max_body_bytes: int, guard) -> server.Site:
     from . import spyne_app
 
@@ -166,7 +117,7 @@ def build_site(reactor, threadpool, processor, max_body_bytes: int, guard) -> se
     root.putChild(b"index.html", DiscoveryPage())
     root.putChild(b"endpoints.json", EndpointsJson())
     root.putChild(b"wsdl", WsdlDirectory())
-    schemas = static.File(str(xsd_dir()), defaultType="text/xml")
+    schemas = SchemaFiles(str(xsd_dir()), defaultType="text/xml")
     schemas.contentTypes = {".xsd": "text/xml"}
     root.putChild(b"xsd", schemas)
     root.putChild(b"admin", admin_resource(reactor, threadpool, processor.store))

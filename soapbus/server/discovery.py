@@ -1,0 +1,125 @@
+"""What the server says about itself: its base URL, the endpoint listing, and the HTML pages.
+
+Every HTML page is a Jinja2 template under `templates/`, rendered with autoescaping: values
+(above all the URLs, which carry the client's Host header) are escaped by the template
+engine, never pasted into markup here.
+
+The base URL of the links, WSDL addresses and endpoints.json is built from the request's Host
+header only when that header is a well-formed `host[:port]` (RFC 9110 §7.2: a DNS name, an
+IPv4 address or a bracketed IPv6 address, and an optional decimal port), and there is exactly
+one. Anything else (quotes, angle brackets, spaces, a path, user info, two Host headers) is
+not used at all: the URLs name the address the connection arrived on instead.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from functools import lru_cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from twisted.web import resource, static
+
+from ..profiles import INTERFACES, Service, services
+
+MAX_HOST_LENGTH = 255
+HOST_HEADER = re.compile(r"""
+    (?: (?P<name>[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?)   # a DNS name or a dotted IPv4 address
+      | \[(?P<ipv6>[0-9A-Fa-f:.]+)\]                        # an IPv6 literal, bracketed
+    )
+    (?::(?P<port>[0-9]{1,5}))?
+    """, re.VERBOSE)
+
+
+def authority_from_host_header(values: list[bytes] | None) -> str | None:
+    """The Host header as `host[:port]` when it is exactly one well-formed one, else None."""
+    if not values or len(values) != 1 or len(values[0]) > MAX_HOST_LENGTH:
+        return None
+    try:
+        text = values[0].decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    match = HOST_HEADER.fullmatch(text)
+    if match is None:
+        return None
+    if match["port"] is not None and not 0 < int(match["port"]) < 65536:
+        return None
+    if match["ipv6"] is not None:
+        try:
+            ipaddress.IPv6Address(match["ipv6"])
+        except ValueError:
+            return None
+    return text
+
+
+def listening_authority(request) -> str:
+    """The address and port this connection arrived on, as a URL authority."""
+    local = request.getHost()
+    host = f"[{local.host}]" if ":" in local.host else local.host
+    return f"{host}:{local.port}"
+
+
+def base_url(request) -> str:
+    authority = authority_from_host_header(request.requestHeaders.getRawHeaders(b"host"))
+    scheme = "https" if request.isSecure() else "http"
+    return f"{scheme}://{authority or listening_authority(request)}"
+
+
+def service_urls(service: Service, base: str) -> dict:
+    return {"url": f"{base}/soap/{service.name}", "wsdl": f"{base}/wsdl/{service.name}.wsdl"}
+
+
+def endpoint_listing(base: str) -> list[dict]:
+    listing = []
+    for svc in services():
+        listing.append({
+            "interface": svc.interface or "generic",
+            "interface_name": INTERFACES.get(svc.interface, "any noun, generic Request/Response/PublishEvent"),
+            "service": svc.name,
+            "role": svc.role,
+            "nouns": [svc.noun] if svc.noun else sorted({s.noun for s in services() if s.noun}),
+            "operations": [{"name": op.name, "verb": op.verb, "soapAction": op.soap_action} for op in svc.operations],
+            **service_urls(svc, base),
+        })
+    return listing
+
+
+@lru_cache(maxsize=1)
+def templates() -> Environment:
+    return Environment(loader=PackageLoader("soapbus.server", "templates"),
+                       autoescape=select_autoescape(enabled_extensions=("html.j2",), default=True),
+                       undefined=StrictUndefined)
+
+
+def render_page(request, template: str, **values) -> bytes:
+    request.setHeader(b"content-type", b"text/html; charset=utf-8")
+    return templates().get_template(template).render(**values).encode("utf-8")
+
+
+class DiscoveryPage(resource.Resource):
+    isLeaf = True
+
+    def render_GET(self, request):
+        base = base_url(request)
+        return render_page(request, "discovery.html.j2", base=base, listing=endpoint_listing(base))
+
+
+class SchemaListing(resource.Resource):
+    isLeaf = True
+
+    def __init__(self, names: list[str]):
+        super().__init__()
+        self.names = names
+
+    def render_GET(self, request):
+        return render_page(request, "schemas.html.j2", names=self.names)
+
+
+class SchemaFiles(static.File):
+    """The xsd/ folder: the files as Twisted serves them, the folder's listing from our template."""
+
+    def directoryListing(self):
+        return SchemaListing(sorted(self.listNames()))
+
+
+__all__ = ["base_url", "service_urls", "endpoint_listing", "DiscoveryPage", "SchemaFiles", "templates",
+           "authority_from_host_header"]
