@@ -19,6 +19,12 @@ from .security_options import security_config, security_options
 @click.option("--source", default="soapbus", show_default=True, help="Header/Source this system puts on replies.")
 @click.option("--max-body", "max_body_bytes", default=8 * 1024 * 1024, show_default=True, type=click.IntRange(1024),
               help="Largest request body accepted, in bytes.")
+@click.option("--max-inflated", "max_inflated_bytes", default=32 * 1024 * 1024, show_default=True,
+              type=click.IntRange(1024), help="Bytes a Payload/Compressed may inflate to (3.1 beyond).")
+@click.option("--max-elements", default=250_000, show_default=True, type=click.IntRange(100),
+              help="Elements one message may hold (3.1 beyond), counted before its tree is built.")
+@click.option("--max-depth", default=100, show_default=True, type=click.IntRange(16, 250),
+              help="Nesting depth one message may have (1.8 beyond).")
 @click.option("--handlers", "handler_modules", multiple=True, metavar="MODULE",
               help="Python module that registers business handlers on import (repeatable).")
 @click.option("--page-size", default=100, show_default=True, type=click.IntRange(1),
@@ -29,11 +35,20 @@ from .security_options import security_config, security_options
               help="Attempts before an outbound message becomes a dead letter.")
 @click.option("--delivery-base-delay", default=0.5, show_default=True, type=click.FloatRange(0.01),
               help="Seconds before the second delivery attempt; doubled each time, with jitter.")
+@click.option("--request-deadline", default=30.0, show_default=True, type=click.FloatRange(0.1),
+              help="Seconds a request (line, headers and body) may take to arrive from its first byte; "
+                   "later ones are answered 408 and their connection closed.")
+@click.option("--idle-timeout", default=15.0, show_default=True, type=click.FloatRange(0.1),
+              help="Seconds a connection may sit without a request (before the first, between kept-alive ones).")
+@click.option("--max-connections", default=None, type=click.IntRange(1),
+              help="Open client connections at most; more are closed at once "
+                   "[default: min(1000, the descriptor limit - 128)].")
 @security_options
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def serve(host, port, data_dir, database_url, source, max_body_bytes, handler_modules, page_size, max_items,
-          delivery_attempts, delivery_base_delay, log_level, **security):
+def serve(host, port, data_dir, database_url, source, max_body_bytes, max_inflated_bytes, max_elements, max_depth,
+          handler_modules, page_size, max_items,
+          delivery_attempts, delivery_base_delay, request_deadline, idle_timeout, max_connections, log_level, **security):
     """Start the SOAP endpoints (SQLite in the data folder unless --database is given).
 
     I1 and I9 require WS-Security signed requests and sign their answers: give the server a
@@ -43,9 +58,11 @@ def serve(host, port, data_dir, database_url, source, max_body_bytes, handler_mo
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = server_config(data_dir, database_url, host=host, port=port, source=source,
-                           max_body_bytes=max_body_bytes, handler_modules=list(handler_modules),
+                           max_body_bytes=max_body_bytes, max_inflated_bytes=max_inflated_bytes,
+                           max_elements=max_elements, max_depth=max_depth, handler_modules=list(handler_modules),
                            page_size=page_size, max_items=max_items,
                            delivery=RetryPolicy(max_attempts=delivery_attempts, base_delay=delivery_base_delay),
+                           request_deadline=request_deadline, idle_timeout=idle_timeout, max_connections=max_connections,
                            security=security_config(**security))
 
     def announce(running):
@@ -55,6 +72,9 @@ def serve(host, port, data_dir, database_url, source, max_body_bytes, handler_mo
         for service in sorted({s.name for s in _services()}):
             click.echo(f"  WSDL: {running.url}/wsdl/{service}.wsdl")
         click.echo(f"  database: {config.resolved_database_url()}")
+        edge = running.edge
+        click.echo(f"  connections: at most {edge.max_connections}; a request must arrive within "
+                   f"{edge.request_deadline:g} s; idle ones close after {edge.idle_timeout:g} s")
         sec = config.security
         click.echo(f"  signing required on: {', '.join(sorted(sec.signed_interfaces)) if not sec.require_signing_everywhere else 'every interface'}"
                    f"; server key: {'yes' if sec.key else 'NONE'}; trust: {'yes' if sec.trust else 'NONE'}")

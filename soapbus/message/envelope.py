@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import gzip
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -23,6 +24,33 @@ _ENVELOPE_NAMESPACES = (*MSG_ACCEPTED, SOAP11_ENV, ABSTRACT)
 
 E = etree.Element
 SE = etree.SubElement
+
+
+DEFAULT_MAX_INFLATED = 32 * 1024 * 1024  # bytes a Compressed payload may inflate to
+
+
+def inflate(gz: bytes, max_bytes: int) -> bytes:
+    """Gunzip `gz` (one or more members) as a stream, refusing (3.1) more than `max_bytes` of output."""
+    if not gz:
+        raise MessageError("1.8", "Payload/Compressed is empty", xpath="Payload/Compressed")
+    out = bytearray()
+    rest = gz
+    while rest:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip framing only, as 61968-100 says
+        try:
+            out += inflater.decompress(rest, max_bytes + 1 - len(out))
+            if len(out) > max_bytes or inflater.unconsumed_tail:
+                raise MessageError("3.1", f"Payload/Compressed inflates to more than {max_bytes} bytes, this "
+                                          "endpoint's limit; send fewer objects per message",
+                                   xpath="Payload/Compressed")
+            if not inflater.eof:
+                raise MessageError("1.8", "Payload/Compressed is not base64 of gzip: the gzip stream is cut short",
+                                   xpath="Payload/Compressed")
+        except zlib.error as exc:
+            raise MessageError("1.8", f"Payload/Compressed is not base64 of gzip: {exc}",
+                               xpath="Payload/Compressed") from None
+        rest = inflater.unused_data.lstrip(b"\0")  # members may follow; gzip(1) pads with zeros
+    return bytes(out)
 
 
 def new_message_id() -> str:
@@ -165,18 +193,22 @@ class Payload:
         raw = etree.tostring(document, encoding="utf-8")
         return cls(compressed=base64.b64encode(gzip.compress(raw)).decode("ascii"), format=fmt)
 
-    def expanded_documents(self, parser=None) -> list[etree._Element]:
-        """The profile documents, inflating a Compressed payload where there is one."""
+    def expanded_documents(self, max_inflated: int = DEFAULT_MAX_INFLATED, limits=None) -> list[etree._Element]:
+        """The profile documents, inflating a Compressed payload where there is one.
+
+        Inflation stops at `max_inflated` bytes (3.1 beyond): a 1 MB gzip stream can hold a
+        gigabyte. The inflated document is parsed under the same `limits` as any message.
+        """
         if self.compressed is None:
             return list(self.documents)
-        from .xml import parse_bytes  # local: xml imports envelope-free helpers only
+        from .xml import DEFAULT_LIMITS, parse_bytes  # local: xml imports envelope-free helpers only
 
         try:
-            raw = gzip.decompress(base64.b64decode(self.compressed, validate=False))
-        except (ValueError, OSError, EOFError) as exc:
-            raise MessageError("1.8", f"Payload/Compressed is not base64 of gzip: {exc}",
-                               xpath="Payload/Compressed") from None
-        return [parse_bytes(raw, what="Payload/Compressed")]
+            gz = base64.b64decode(self.compressed, validate=False)
+        except ValueError as exc:
+            raise MessageError("1.8", f"Payload/Compressed is not base64: {exc}", xpath="Payload/Compressed") from None
+        raw = inflate(gz, max_inflated)
+        return [parse_bytes(raw, what="Payload/Compressed", limits=limits or DEFAULT_LIMITS)]
 
 
 @dataclass

@@ -1,4 +1,13 @@
-"""Reading a 61968-100 message: both namespace spellings, typed carriers, a code for every problem."""
+"""Reading a 61968-100 message: both namespace spellings, typed carriers, a code for every problem.
+
+This is the one reading of a message that every decision is taken from (signing required,
+interface, Source binding, noun served, verb allowed): the server never reads the raw XML a
+second time. So the reading is strict where a lenient one could be read two ways: an element
+the schema allows once that appears twice is refused (1.8, naming it) rather than resolved to
+its first or last copy, and a simple value is the string value of its element (text, CDATA and
+character references joined, comments and processing instructions skipped), never only the
+text before the first comment; an element inside a simple value is refused.
+"""
 from __future__ import annotations
 
 from lxml import etree
@@ -9,6 +18,8 @@ from .envelope import (ID, KINDS, Error, EventMessage, FaultMessage, Header, Loc
                        parse_time)
 from .errors import MessageError
 from .namespaces import MSG_ACCEPTED
+
+_string_value = etree.XPath("string()")
 
 
 def _local(el) -> str:
@@ -27,65 +38,114 @@ def _is_msg(el) -> bool:
     return _ns(el) in MSG_ACCEPTED
 
 
-def _child_text(el, name: str) -> str | None:
+def _text(el, where: str) -> str:
+    """The element's simple value, stripped; an element inside it is refused."""
+    if any(isinstance(c.tag, str) for c in el):
+        raise MessageError("1.8", f"{where} holds a simple value, not elements", xpath=where)
+    return str(_string_value(el)).strip()
+
+
+def _raw_text(el, where: str) -> str:
+    """Like _text, but keeps surrounding white space (Comment, reason, details)."""
+    if any(isinstance(c.tag, str) for c in el):
+        raise MessageError("1.8", f"{where} holds a simple value, not elements", xpath=where)
+    return str(_string_value(el))
+
+
+class _Once:
+    """Refuses a second copy of an element the schema allows once, naming it."""
+
+    def __init__(self, where: str, once: frozenset[str]):
+        self.where = where
+        self.once = once
+        self.seen: set[str] = set()
+
+    def see(self, name: str) -> str:
+        path = f"{self.where}/{name}"
+        if name in self.once:
+            if name in self.seen:
+                raise MessageError("1.8", f"{path} appears more than once; the schema allows it once",
+                                   xpath=path)
+            self.seen.add(name)
+        return path
+
+
+def _fields(el, where: str, once: frozenset[str], many: frozenset[str] = frozenset()) -> dict[str, list]:
+    """Message-namespace children of a small structure by name; unknown or repeated ones refused."""
+    seen = _Once(where, once)
+    found: dict[str, list] = {}
     for c in _children(el):
-        if _is_msg(c) and _local(c) == name:
-            return (c.text or "").strip()
-    return None
+        name = _local(c)
+        path = seen.see(name)
+        if not _is_msg(c) or (name not in once and name not in many):
+            raise MessageError("1.8", f"{where} has an unexpected element {name}", xpath=path)
+        found.setdefault(name, []).append(c)
+    return found
 
 
-def _parse_id(el) -> ID:
-    return ID(value=(el.text or "").strip(), id_type=el.get("idType"), id_authority=el.get("idAuthority"),
+def _one_text(found: dict[str, list], name: str, where: str) -> str | None:
+    elements = found.get(name)
+    return _text(elements[0], f"{where}/{name}") if elements else None
+
+
+def _parse_id(el, where: str) -> ID:
+    return ID(value=_text(el, where), id_type=el.get("idType"), id_authority=el.get("idAuthority"),
               kind=el.get("kind"), object_type=el.get("objectType"))
+
+
+_HEADER_ONCE = frozenset({"Verb", "Noun", "Revision", "ReplayDetection", "Context", "Timestamp", "Source",
+                          "AsyncReplyFlag", "ReplyAddress", "AckRequired", "User", "MessageID", "CorrelationID",
+                          "Comment"})
 
 
 def parse_header(el) -> Header:
     fields: dict = {"properties": [], "extensions": []}
+    seen = _Once("Header", _HEADER_ONCE)
     for c in _children(el):
         if not _is_msg(c):
             fields["extensions"].append(c)
             continue
         name = _local(c)
-        text = (c.text or "").strip()
-        where = f"Header/{name}"
+        where = seen.see(name)
         if name == "Verb":
-            fields["verb"] = text
+            fields["verb"] = _text(c, where)
         elif name == "Noun":
-            fields["noun"] = text
+            fields["noun"] = _text(c, where)
         elif name == "Revision":
-            fields["revision"] = text
+            fields["revision"] = _text(c, where)
         elif name == "ReplayDetection":
-            nonce = _child_text(c, "Nonce")
-            created = _child_text(c, "Created")
+            found = _fields(c, where, frozenset({"Nonce", "Created"}))
+            nonce, created = _one_text(found, "Nonce", where), _one_text(found, "Created", where)
             if nonce is None or created is None:
-                raise MessageError("1.5", "Header/ReplayDetection needs Nonce and Created",
-                                   xpath="Header/ReplayDetection")
+                raise MessageError("1.5", "Header/ReplayDetection needs Nonce and Created", xpath=where)
             fields["replay_detection"] = ReplayDetection(nonce, parse_time(created, where + "/Created"))
         elif name == "Context":
-            fields["context"] = text
+            fields["context"] = _text(c, where)
         elif name == "Timestamp":
-            fields["timestamp"] = parse_time(text, where)
+            fields["timestamp"] = parse_time(_text(c, where), where)
         elif name == "Source":
-            fields["source"] = text
+            fields["source"] = _text(c, where)
         elif name == "AsyncReplyFlag":
-            fields["async_reply_flag"] = _parse_bool(text, where)
+            fields["async_reply_flag"] = _parse_bool(_text(c, where), where)
         elif name == "ReplyAddress":
-            fields["reply_address"] = text
+            fields["reply_address"] = _text(c, where)
         elif name == "AckRequired":
-            fields["ack_required"] = _parse_bool(text, where)
+            fields["ack_required"] = _parse_bool(_text(c, where), where)
         elif name == "User":
-            user_id = _child_text(c, "UserID")
+            found = _fields(c, where, frozenset({"UserID", "Organization"}))
+            user_id = _one_text(found, "UserID", where)
             if user_id is None:
                 raise MessageError("1.5", "Header/User needs UserID", xpath="Header/User/UserID")
-            fields["user"] = User(user_id, _child_text(c, "Organization"))
+            fields["user"] = User(user_id, _one_text(found, "Organization", where))
         elif name == "MessageID":
-            fields["message_id"] = text
+            fields["message_id"] = _text(c, where)
         elif name == "CorrelationID":
-            fields["correlation_id"] = text
+            fields["correlation_id"] = _text(c, where)
         elif name == "Comment":
-            fields["comment"] = c.text
+            fields["comment"] = _raw_text(c, where)
         elif name == "Property":
-            fields["properties"].append((_child_text(c, "Name") or "", _child_text(c, "Value")))
+            found = _fields(c, where, frozenset({"Name", "Value"}))
+            fields["properties"].append((_one_text(found, "Name", where) or "", _one_text(found, "Value", where)))
         else:
             raise MessageError("1.8", f"Header has an unexpected element {name}", xpath=where)
     for required in ("verb", "noun"):
@@ -97,84 +157,113 @@ def parse_header(el) -> Header:
 
 def parse_request(el) -> Request:
     req = Request()
+    seen = _Once("Request", frozenset({"StartTime", "EndTime"}))
     for c in _children(el):
         if not _is_msg(c):
             req.queries.append(c)
             continue
         name = _local(c)
+        where = seen.see(name)
         if name == "StartTime":
-            req.start_time = parse_time(c.text, "Request/StartTime")
+            req.start_time = parse_time(_text(c, where), where)
         elif name == "EndTime":
-            req.end_time = parse_time(c.text, "Request/EndTime")
+            req.end_time = parse_time(_text(c, where), where)
         elif name == "Option":
-            req.options.append((_child_text(c, "name") or "", _child_text(c, "value")))
+            found = _fields(c, where, frozenset({"name", "value"}))
+            req.options.append((_one_text(found, "name", where) or "", _one_text(found, "value", where)))
         elif name == "ID":
-            req.ids.append(_parse_id(c))
+            req.ids.append(_parse_id(c, where))
         else:
-            raise MessageError("1.8", f"Request has an unexpected element {name}", xpath=f"Request/{name}")
+            raise MessageError("1.8", f"Request has an unexpected element {name}", xpath=where)
     return req
 
 
+_ERROR_ONCE = frozenset({"code", "level", "reason", "details", "xpath", "stackTrace", "Location", "ID", "relatedID",
+                         "object", "operationId"})
+
+
 def _parse_error(el) -> Error:
-    err = Error(code=_child_text(el, "code") or "")
-    for c in _children(el):
-        name = _local(c)
-        text = (c.text or "").strip()
-        if name == "level":
-            err.level = text
-        elif name == "reason":
-            err.reason = c.text
-        elif name == "details":
-            err.details = c.text
-        elif name == "xpath":
-            err.xpath = text
-        elif name == "stackTrace":
-            err.stack_trace = c.text
-        elif name == "Location":
-            err.location = Location(_child_text(c, "node"), _child_text(c, "pipeline"), _child_text(c, "stage"))
-        elif name == "ID":
-            err.id = _parse_id(c)
-        elif name == "relatedID":
-            err.related_id = _parse_id(c)
-        elif name == "operationId":
-            err.operation_id = int(text)
+    found = _fields(el, "Reply/Error", _ERROR_ONCE)
+    where = "Reply/Error"
+    # A missing code is read as "": the schema requires one, but a reader of a peer's reply
+    # learns more from the rest of the Error than from refusing it.
+    err = Error(code=_one_text(found, "code", where) or "", level=_one_text(found, "level", where), xpath=_one_text(found, "xpath", where))
+    for name, attribute in (("reason", "reason"), ("details", "details"), ("stackTrace", "stack_trace")):
+        if name in found:
+            setattr(err, attribute, _raw_text(found[name][0], f"{where}/{name}"))
+    if "Location" in found:
+        loc = _fields(found["Location"][0], f"{where}/Location", frozenset({"node", "pipeline", "stage"}))
+        err.location = Location(*(_one_text(loc, n, f"{where}/Location") for n in ("node", "pipeline", "stage")))
+    if "ID" in found:
+        err.id = _parse_id(found["ID"][0], f"{where}/ID")
+    if "relatedID" in found:
+        err.related_id = _parse_id(found["relatedID"][0], f"{where}/relatedID")
+    if "operationId" in found:
+        err.operation_id = _integer(_one_text(found, "operationId", where), f"{where}/operationId")
     return err
 
 
+def _integer(text: str, where: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise MessageError("1.8", f"{where} is not an xs:integer: {text!r}", xpath=where) from None
+
+
 def parse_reply(el) -> Reply:
-    result = _child_text(el, "Result")
-    if result not in codes.RESULTS:
-        raise MessageError("1.8", f"Reply/Result must be OK, PARTIAL or FAILED, not {result!r}", xpath="Reply/Result")
-    reply = Reply(result=result)
+    seen = _Once("Reply", frozenset({"Result", "operationId"}))
+    reply: Reply | None = None
+    errors, ids, extensions, operation_id = [], [], [], None
     for c in _children(el):
-        name = _local(c)
         if not _is_msg(c):
-            reply.extensions.append(c)
+            extensions.append(c)
+            continue
+        name = _local(c)
+        where = seen.see(name)
+        if name == "Result":
+            result = _text(c, where)
+            if result not in codes.RESULTS:
+                raise MessageError("1.8", f"Reply/Result must be OK, PARTIAL or FAILED, not {result!r}",
+                                   xpath=where)
+            reply = Reply(result=result)
         elif name == "Error":
-            reply.errors.append(_parse_error(c))
+            errors.append(_parse_error(c))
         elif name == "ID":
-            reply.ids.append(_parse_id(c))
+            ids.append(_parse_id(c, where))
         elif name == "operationId":
-            reply.operation_id = int((c.text or "").strip())
+            operation_id = _integer(_text(c, where), where)
+        else:
+            raise MessageError("1.8", f"Reply has an unexpected element {name}", xpath=where)
+    if reply is None:
+        raise MessageError("1.8", "Reply has no Result (OK, PARTIAL or FAILED)", xpath="Reply/Result")
+    reply.errors, reply.ids, reply.extensions, reply.operation_id = errors, ids, extensions, operation_id
     return reply
 
 
 def parse_payload(el) -> Payload:
     p = Payload()
+    seen = _Once("Payload", frozenset({"OperationSet", "Compressed", "Format"}))
     for c in _children(el):
-        name = _local(c)
         if not _is_msg(c):
             p.documents.append(c)
-        elif name == "OperationSet":
+            continue
+        name = _local(c)
+        where = seen.see(name)
+        if name == "OperationSet":
             p.operation_set = c
         elif name == "Compressed":
-            p.compressed = (c.text or "").strip()
+            p.compressed = _text(c, where)
         elif name == "ID":
-            p.ids.append(_parse_id(c))
+            p.ids.append(_parse_id(c, where))
         elif name == "Format":
-            p.format = (c.text or "").strip()
+            p.format = _text(c, where)
         else:
-            raise MessageError("1.8", f"Payload has an unexpected element {name}", xpath=f"Payload/{name}")
+            raise MessageError("1.8", f"Payload has an unexpected element {name}", xpath=where)
+    carried = [what for what, present in (("profile documents", p.documents), ("an OperationSet", p.operation_set is not None),
+                                          ("Compressed", p.compressed is not None), ("ID", p.ids)) if present]
+    if len(carried) > 1:  # the schema's choice: one of them, so that no reader can pick another
+        raise MessageError("1.8", f"Payload carries {' and '.join(carried)}; the schema allows one of them",
+                           xpath="Payload")
     return p
 
 

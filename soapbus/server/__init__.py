@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 from ..bus.delivery import DeliveryWorker
 from ..bus.service import DeliveryService
+from ..message.xml import ParseLimits
 from ..store import Store
 from . import cimstore
 from .config import ServerConfig
+from .connections import EdgeLimits, default_max_connections, listening_factory
 from .guard import Guard, SecurityConfig
 from .handlers import HandlerRegistry, HandlerRequest, HandlerResult, registry
 from .patterns import PatternConfig
@@ -29,6 +31,7 @@ class Running:
     processor: Processor
     port: object  # twisted IListeningPort
     delivery: DeliveryService
+    edge: EdgeLimits  # the request deadline, idle timeout and connection limit it listens with
 
     @property
     def url(self) -> str:
@@ -42,7 +45,13 @@ def build_processor(config: ServerConfig, store: Store, handlers: HandlerRegistr
     pattern_config = PatternConfig(page_size=config.page_size, max_items=config.max_items,
                                    signed_interfaces=config.security.signed_interfaces)
     return Processor(store, table, source=config.source, required_header_fields=config.required_header_fields,
-                     pattern_config=pattern_config)
+                     pattern_config=pattern_config, max_inflated=config.max_inflated_bytes,
+                     parse_limits=ParseLimits(max_elements=config.max_elements, max_depth=config.max_depth))
+
+
+def edge_limits(config: ServerConfig) -> EdgeLimits:
+    return EdgeLimits(request_deadline=config.request_deadline, idle_timeout=config.idle_timeout,
+                      max_connections=config.max_connections or default_max_connections())
 
 
 def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None = None) -> Running:
@@ -61,12 +70,13 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
         log.warning("signed interfaces %s will refuse requests: %s",
                     ", ".join(sorted(config.security.signed_interfaces)), problem)
     site = build_site(reactor, threadpool, processor, config.max_body_bytes, guard)
-    port = reactor.listenTCP(config.port, site, interface=config.host)
+    edge = edge_limits(config)
+    port = reactor.listenTCP(config.port, listening_factory(site, edge, reactor), interface=config.host)
     worker = DeliveryWorker(store, signer=guard.outbound_signer(), policy=config.delivery)
     processor.delivery = worker  # forwarded requests are tried at once, in the request's thread
     delivery = DeliveryService(reactor, threadpool, worker, config.delivery_interval)
     delivery.start()
-    return Running(config, store, processor, port, delivery)
+    return Running(config, store, processor, port, delivery, edge)
 
 
 def run(config: ServerConfig, on_ready=None) -> None:

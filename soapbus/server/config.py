@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..bus.delivery import RetryPolicy
+from ..message.envelope import DEFAULT_MAX_INFLATED
+from ..message.xml import DEFAULT_LIMITS
 from .guard import SecurityConfig
 
 DEFAULT_PORT = 8061
@@ -18,6 +20,9 @@ class ServerConfig:
     database_url: str | None = None  # default: SQLite file soapbus.db in data_dir
     source: str = "soapbus"  # our Header/Source on replies and events
     max_body_bytes: int = 8 * 1024 * 1024
+    max_inflated_bytes: int = DEFAULT_MAX_INFLATED  # what a Payload/Compressed may inflate to
+    max_elements: int = DEFAULT_LIMITS.max_elements  # elements one message (or inflated payload) may have
+    max_depth: int = DEFAULT_LIMITS.max_depth  # nesting one message may have
     # Header fields a request must carry beyond Verb and Noun (interop profiles require these)
     required_header_fields: tuple[str, ...] = ("MessageID", "Timestamp")
     thread_pool_size: int = 10
@@ -27,6 +32,12 @@ class ServerConfig:
     max_items: int = 10_000  # a get matching more answers 3.1
     delivery: RetryPolicy = field(default_factory=RetryPolicy)
     delivery_interval: float = 0.2  # seconds between outbox polls when idle
+    # The HTTP edge (server/connections.py): a whole request must arrive within request_deadline
+    # seconds of its first byte (408 otherwise); a connection may sit idle between requests for
+    # idle_timeout seconds; at most max_connections are open (None: min(1000, descriptor limit - 128)).
+    request_deadline: float = 30.0
+    idle_timeout: float = 15.0
+    max_connections: int | None = None
 
     def resolved_database_url(self) -> str:
         if self.database_url:

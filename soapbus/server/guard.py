@@ -3,7 +3,8 @@
 The rules: I1 and I9 (the transactional interfaces) require WS-Security signing both ways;
 every other interface accepts a signed or an unsigned request (or requires signing, by
 configuration). What passes verification is replaced by what the signature covers: the
-pipeline reads the signed Body re-parsed by the verifier, never the tree that arrived. The
+pipeline reads the signed Body re-parsed by the verifier, never the tree that arrived, and
+every decision here is taken from the one parsed message the pipeline processes. The
 answer to a signed request is signed with the server's key. Endpoints in IEC 62325-504 mode
 carry an enveloped signature inside the 61968 Header instead.
 """
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from ..message import namespaces, soap
+from ..message import Message, soap
 from ..profiles import SIGNED_INTERFACES, Service
 from ..profiles import get as get_noun
 from ..security import (INVALID_SECURITY, Policy, SecurityFault, SigningKey, TrustStore, Verifier,
@@ -35,14 +36,23 @@ class SecurityConfig:
 
 @dataclass
 class Verdict:
-    """What the guard decided for one request."""
+    """What the signature check found for one request, before its 61968 message is read."""
 
     signed: bool  # the request was signed and verified; the answer will be signed too
-    message: etree._Element  # the 61968 message to process: from the signed parts when signed
+    message: etree._Element  # the 61968 message element to read: from the signed parts when signed
     signer: str | None = None
+    verified: object | None = None  # Verified or Verified62325: the accepted certificate, for the binding
 
 
 class Guard:
+    """Two steps around the one reading of the message (see server/wsgi.py):
+
+    `verify` checks a signature where there is one and says which element to read; nothing in
+    it looks at what the message says. `authorize` then takes its decisions (signing required
+    for this interface, Source bound to the signer) from the parsed message, the same object
+    the pipeline goes on to process, so no decision can be taken from another reading.
+    """
+
     def __init__(self, config: SecurityConfig, replay_memory=None):
         self.config = config
         self.verifier = (Verifier(config.trust, config.policy, replay_memory)
@@ -50,61 +60,67 @@ class Guard:
 
     # ------------------------------------------------------------ inbound
 
-    def inbound(self, service: Service, raw: bytes, unwrapped: soap.Unwrapped) -> Verdict:
-        """Verify a request, or let an unsigned one through where that is allowed; raises SecurityFault."""
+    def verify(self, service: Service, raw: bytes, unwrapped: soap.Unwrapped) -> Verdict:
+        """Verify a signed request; an unsigned one passes here (see authorize). Raises SecurityFault."""
         if service.name in self.config.mode_62325:
-            return self._inbound_62325(unwrapped)
+            return self._verify_62325(unwrapped)
         if _has_wsse(unwrapped):
-            return self._inbound_wsse(raw, unwrapped)
-        if self.requires_signing(service, unwrapped.message):
-            raise SecurityFault(INVALID_SECURITY, (
-                f"{self._interface_of(service, unwrapped.message)} requires a WS-Security signed request "
-                "(X.509 token, wsu:Timestamp, RSA-SHA256 or ECDSA-SHA256 over soap:Body and the Timestamp); "
-                "this one carries no wsse:Security header"))
+            return self._verify_wsse(raw)
         return Verdict(False, unwrapped.message)
 
-    def _inbound_wsse(self, raw: bytes, unwrapped: soap.Unwrapped) -> Verdict:
+    def authorize(self, service: Service, verdict: Verdict, msg: Message) -> None:
+        """Refuse an unsigned message where signing is required, or a signer claiming another Source."""
+        if not verdict.signed:
+            if self.requires_signing(service, msg):
+                raise SecurityFault(INVALID_SECURITY, (
+                    f"{self.interface_of(service, msg)} requires a WS-Security signed request "
+                    "(X.509 token, wsu:Timestamp, RSA-SHA256 or ECDSA-SHA256 over soap:Body and the Timestamp); "
+                    "this one carries no wsse:Security header"))
+            return
+        header = getattr(msg, "header", None)
+        user = header.user if header is not None else None
+        check_source_binding(verdict.verified, header.source if header is not None else None,
+                             user.user_id if user else None, user.organization if user else None,
+                             self.config.binding)
+
+    def _verify_wsse(self, raw: bytes) -> Verdict:
         self._need_trust()
         verified = self.verifier.verify(raw)
         message = verified.message
         if message is None:
             raise SecurityFault(INVALID_SECURITY, "the signed Body does not hold exactly one message")
-        user, organization = _user_of(verified.header)
-        check_source_binding(verified, verified.source, user, organization, self.config.binding)
-        return Verdict(True, message, verified.subject)
+        return Verdict(True, message, verified.subject, verified)
 
-    def _inbound_62325(self, unwrapped: soap.Unwrapped) -> Verdict:
+    def _verify_62325(self, unwrapped: soap.Unwrapped) -> Verdict:
         self._need_trust()
         verified = verify_62325(unwrapped.message, self.config.trust, allow_sha1=self.config.policy.allow_sha1,
                                 max_bytes=self.config.policy.max_bytes)
-        header = next((c for c in verified.message if etree.QName(c).localname == "Header"), None)
-        source = _child_text(header, "Source")
-        user, organization = _user_of(header)
-        check_source_binding(verified, source, user, organization, self.config.binding)
-        return Verdict(True, verified.message, verified.subject)
+        return Verdict(True, verified.message, verified.subject, verified)
 
     def _need_trust(self) -> None:
         if self.verifier is None:
             raise SecurityFault(INVALID_SECURITY, "this server has no trust anchors configured, so it cannot "
                                                   "verify signed messages (start it with --trust-ca or --pin)")
 
-    def requires_signing(self, service: Service, message: etree._Element | None) -> bool:
+    def requires_signing(self, service: Service, msg: Message | None) -> bool:
         if self.config.require_signing_everywhere:
             return True
-        return self._interface_of(service, message) in self.config.signed_interfaces
+        return self.interface_of(service, msg) in self.config.signed_interfaces
 
     @staticmethod
-    def _interface_of(service: Service, message: etree._Element | None) -> str | None:
+    def interface_of(service: Service, msg: Message | None) -> str | None:
+        """The typed service's interface; on the generic service, the parsed Header/Noun's."""
         if service.interface is not None:
             return service.interface
-        noun = get_noun(_header_noun(message) or "")  # the generic service: the noun decides
+        header = getattr(msg, "header", None)
+        noun = get_noun(header.noun) if header is not None else None
         return noun.interface if noun else None
 
     # ------------------------------------------------------------ outbound
 
-    def signer_for(self, service: Service, verdict: Verdict):
+    def signer_for(self, service: Service, verdict: Verdict, msg: Message | None):
         """A function that signs an answer envelope, or None when the answer goes unsigned."""
-        if not verdict.signed and not self.requires_signing(service, verdict.message):
+        if not verdict.signed and not self.requires_signing(service, msg):
             return None
         if self.config.key is None:
             return None  # checked at start-up for signed interfaces; see check_ready
@@ -138,30 +154,6 @@ class Guard:
 
 def _has_wsse(unwrapped: soap.Unwrapped) -> bool:
     return unwrapped.header is not None and unwrapped.header.find(f"{{{wss_ns.WSSE}}}Security") is not None
-
-
-def _header_noun(message: etree._Element | None) -> str | None:
-    if message is None:
-        return None
-    header = next((c for c in message if isinstance(c.tag, str) and etree.QName(c).localname == "Header"), None)
-    return _child_text(header, "Noun")
-
-
-def _child_text(parent, name: str) -> str | None:
-    if parent is None:
-        return None
-    for child in parent:
-        if isinstance(child.tag, str) and etree.QName(child).localname == name \
-                and etree.QName(child).namespace in namespaces.MSG_ACCEPTED:
-            return (child.text or "").strip()
-    return None
-
-
-def _user_of(header) -> tuple[str | None, str | None]:
-    if header is None:
-        return None, None
-    user = next((c for c in header if isinstance(c.tag, str) and etree.QName(c).localname == "User"), None)
-    return _child_text(user, "UserID"), _child_text(user, "Organization")
 
 
 __all__ = ["SecurityConfig", "Guard", "Verdict", "SIGNED_INTERFACES", "SecurityFault"]

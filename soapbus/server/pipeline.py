@@ -17,6 +17,8 @@ from lxml import etree
 from ..message import (HEADER_FIELDS, Error, FaultMessage, Header, MessageError, Payload, Reply, RequestMessage,
                        ResponseMessage, codes, parse_bytes, soap, verbs)
 from ..message import envelope as env
+from ..message.envelope import DEFAULT_MAX_INFLATED
+from ..message.xml import DEFAULT_LIMITS, ParseLimits
 from ..message.replies import acknowledgement, reply_to
 from ..profiles import Noun, Operation, Service
 from ..profiles import get as get_noun
@@ -36,7 +38,8 @@ MAX_ID_LENGTH = 200  # MessageIDs are indexed; PostgreSQL b-tree entries must st
 @dataclass
 class InboundCall:
     raw: bytes
-    unwrapped: soap.Unwrapped  # its `message` is what the signature covered, when the request was signed
+    envelope: etree._Element  # the SOAP envelope as it arrived (Spyne dispatches on its Body)
+    message: RequestMessage | ResponseMessage | EventMessage  # the one reading every decision is taken from
     service: Service
     operation: Operation
     peer: str | None
@@ -69,8 +72,11 @@ def _from_message_error(exc: MessageError) -> Error:
 
 class Processor:
     def __init__(self, store, registry: HandlerRegistry, source: str, required_header_fields=("MessageID",),
-                 pattern_config: patterns.PatternConfig | None = None, rules: RuleEngine | None = None):
+                 pattern_config: patterns.PatternConfig | None = None, rules: RuleEngine | None = None,
+                 parse_limits: ParseLimits = DEFAULT_LIMITS, max_inflated: int = DEFAULT_MAX_INFLATED):
         self.store = store
+        self.parse_limits = parse_limits  # what an inflated Compressed payload may cost to parse
+        self.max_inflated = max_inflated
         self.registry = registry
         self.source = source
         self.required_header_fields = tuple(required_header_fields)
@@ -83,11 +89,7 @@ class Processor:
     # ------------------------------------------------------------ entry
 
     def process(self, call: InboundCall) -> Outcome:
-        kind = _expected_kind(call.service, call.operation, call.unwrapped.message)
-        try:
-            msg = env.parse(call.unwrapped.message, kind)
-        except MessageError as exc:
-            return self._refuse_unparsed(call, exc)
+        msg = call.message
         try:
             noun = self._check(call, msg)
         except Rejection as rej:
@@ -266,7 +268,7 @@ class Processor:
         if errors:
             reply = Reply(result=codes.FAILED, errors=errors)
         else:
-            local = InboundCall(b"", call.unwrapped, call.service, call.operation, "rules")
+            local = InboundCall(b"", call.envelope, request, call.service, call.operation, "rules")
             reply = self._run_handler(uow, local, request, noun, documents).reply
         answer = reply_to(request.header, reply, source=self.source)
         in_id = uow.journal("in", env.to_bytes(request), header=request.header, kind=request.kind, peer="rules",
@@ -289,13 +291,12 @@ class Processor:
         return self._journal_pair(call.raw, call.peer, msg.header, msg.kind, body, response.header,
                                   "ResponseMessage", outcome, error, 200)
 
-    def _refuse_unparsed(self, call: InboundCall, exc: MessageError) -> Outcome:
-        """No usable Header: answer a SOAP Fault carrying a 61968 FaultMessage, as the standard says."""
+    def refuse_unparsed(self, raw: bytes, peer: str | None, service: Service, exc: MessageError) -> Outcome:
+        """No usable message: answer a SOAP Fault carrying a 61968 FaultMessage, as the standard says."""
         error = _from_message_error(exc)
         fault = FaultMessage(Reply(result=codes.FAILED, errors=[error]))
-        body = soap.to_bytes(soap.fault("soapenv:Client", f"{exc.code}: {exc.reason}", self._wrap(call, fault)))
-        return self._journal_pair(call.raw, call.peer, None, "unparsed", body, None, "SOAPFault", "rejected",
-                                  error, 500)
+        body = soap.to_bytes(soap.fault("soapenv:Client", f"{exc.code}: {exc.reason}", _wrap(service, fault)))
+        return self._journal_pair(raw, peer, None, "unparsed", body, None, "SOAPFault", "rejected", error, 500)
 
     def _answer_duplicate(self, call: InboundCall, msg, previous: bytes) -> Outcome:
         if not previous:  # a one-way message: no answer the first time, none now
@@ -326,17 +327,9 @@ class Processor:
 
     # ------------------------------------------------------------ shapes on the wire
 
-    def _wrap(self, call: InboundCall, message) -> etree._Element:
-        """Typed services answer `<Noun>ResponseMessage` in the per-noun namespace; the generic one plain."""
-        service = call.service
-        if service.noun is None:
-            return env.to_element(message)
-        wrapper = f"{{{service.message_ns}}}{service.noun}{message.kind}"
-        return env.to_element(message, wrapper=wrapper, part_ns=service.message_ns)
-
     def _answer_bytes(self, call: InboundCall, message) -> tuple[bytes, bytes]:
         """(bytes for the wire, bytes to keep for re-delivery): signed and unsigned where signing applies."""
-        envelope = soap.envelope(self._wrap(call, message))
+        envelope = soap.envelope(_wrap(call.service, message))
         unsigned = soap.to_bytes(envelope)
         if call.sign is None:
             return unsigned, unsigned
@@ -347,13 +340,21 @@ class Processor:
         if payload is None or noun is None or payload.operation_set is not None:
             return []
         try:
-            documents = payload.expanded_documents()
+            documents = payload.expanded_documents(self.max_inflated, self.parse_limits)
         except MessageError as exc:
             raise Rejection(_from_message_error(exc)) from None
         errors = validate_documents(noun.name, documents)
         if errors:
             raise Rejection(errors[0] if len(errors) == 1 else _several(errors))
         return documents
+
+
+def _wrap(service: Service, message) -> etree._Element:
+    """Typed services answer `<Noun>ResponseMessage` in the per-noun namespace; the generic one plain."""
+    if service.noun is None:
+        return env.to_element(message)
+    wrapper = f"{{{service.message_ns}}}{service.noun}{message.kind}"
+    return env.to_element(message, wrapper=wrapper, part_ns=service.message_ns)
 
 
 class _AlreadyClaimed(Exception):
@@ -404,7 +405,8 @@ def _is_empty(payload: Payload) -> bool:
     return not (payload.documents or payload.operation_set is not None or payload.compressed or payload.ids)
 
 
-def _expected_kind(service: Service, operation: Operation, element) -> str:
+def expected_kind(service: Service, operation: Operation) -> str:
+    """Which message kind an operation carries: the generic operations say it, typed roles imply it."""
     if service.role == "Generic":
         return {"Request": "RequestMessage", "Response": "ResponseMessage",
                 "PublishEvent": "EventMessage"}[operation.name]

@@ -37,7 +37,7 @@ class PreparsedSoap11(Soap11):
 
     def create_in_document(self, ctx, charset=None):
         call = ctx.transport.req_env[CALL_KEY]
-        ctx.in_document = (call.unwrapped.envelope, {})
+        ctx.in_document = (call.envelope, {})
 
 
 def _operation_method(operation_name: str, processor):

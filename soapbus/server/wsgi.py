@@ -6,7 +6,6 @@ parser, and every refusal is journaled and answered as a SOAP Fault whose detail
 """
 from __future__ import annotations
 
-import dataclasses
 import io
 
 from ..message import Error, FaultMessage, MessageError, Reply, codes, soap
@@ -14,7 +13,7 @@ from ..message import envelope as env
 from ..profiles import Service
 from ..security import SecurityFault
 from .guard import Guard
-from .pipeline import InboundCall, Outcome, Processor
+from .pipeline import InboundCall, Outcome, Processor, expected_kind
 from .spyne_app import CALL_KEY, HTTP_STATUS, operation_for
 from .wsgi_host import TOO_LARGE_KEY  # set when the body outgrew the limit while arriving
 
@@ -24,6 +23,7 @@ SOAP11_CONTENT_TYPES = ("text/xml",)
 class SoapEndpoint:
     def __init__(self, service: Service, spyne_wsgi, processor: Processor, max_body_bytes: int, guard: Guard):
         self.service = service
+        self.limits = processor.parse_limits
         self.guard = guard
         self.spyne_wsgi = spyne_wsgi
         self.processor = processor
@@ -37,29 +37,41 @@ class SoapEndpoint:
             raw = environ["wsgi.input"].read(64 * 1024)  # what arrived, bounded, for the journal
             return self._respond(start_response, self._refuse(raw, peer, faultcode, error, status))
         raw = environ["wsgi.input"].read()
+        outcome, call = self.read(raw, peer)
+        if outcome is not None:
+            return self._respond(start_response, outcome)
+        environ[CALL_KEY] = call
+        environ["wsgi.input"] = io.BytesIO(raw)
+        environ["CONTENT_LENGTH"] = str(len(raw))
+        return self.spyne_wsgi(environ, start_response)
+
+    def read(self, raw: bytes, peer: str | None) -> tuple[Outcome | None, InboundCall | None]:
+        """The one reading of a request: envelope, operation, signature, 61968 message, then the
+        guard's decisions on that message. Returns the refusal, or the call to process."""
         try:
-            unwrapped = soap.unwrap(raw)
+            unwrapped = soap.unwrap(raw, self.limits)
         except MessageError as exc:
             error = Error(code=exc.code, level="FATAL", reason=exc.reason)
-            return self._respond(start_response, self._refuse(raw, peer, "soapenv:Client", error, 500))
+            return self._refuse(raw, peer, "soapenv:Client", error, 500), None
         operation = operation_for(self.service, unwrapped.operation.tag)
         if operation is None:
             error = Error(code="2.9", level="FATAL", reason=(
                 f"{unwrapped.operation.tag} is not an operation of {self.service.name}; "
                 f"it offers {', '.join(op.name for op in self.service.operations)}"))
-            return self._respond(start_response, self._refuse(raw, peer, "soapenv:Client", error, 500))
+            return self._refuse(raw, peer, "soapenv:Client", error, 500), None
         try:
-            verdict = self.guard.inbound(self.service, raw, unwrapped)
+            verdict = self.guard.verify(self.service, raw, unwrapped)
+            try:
+                msg = env.parse(verdict.message, expected_kind(self.service, operation))
+            except MessageError as exc:
+                return self.processor.refuse_unparsed(raw, peer, self.service, exc), None
+            self.guard.authorize(self.service, verdict, msg)
         except SecurityFault as fault:
             body = soap.to_bytes(fault.fault_envelope())
             error = Error(code=fault.code, level="FATAL", reason=fault.reason)
-            return self._respond(start_response, self.processor.journal_refusal(raw, peer, body, error, 500))
-        unwrapped = dataclasses.replace(unwrapped, message=verdict.message)
-        environ[CALL_KEY] = InboundCall(raw, unwrapped, self.service, operation, peer,
-                                        sign=self.guard.signer_for(self.service, verdict))
-        environ["wsgi.input"] = io.BytesIO(raw)
-        environ["CONTENT_LENGTH"] = str(len(raw))
-        return self.spyne_wsgi(environ, start_response)
+            return self.processor.journal_refusal(raw, peer, body, error, 500), None
+        return None, InboundCall(raw, unwrapped.envelope, msg, self.service, operation, peer,
+                                 sign=self.guard.signer_for(self.service, verdict, msg))
 
     def _transport_refusal(self, environ):
         if environ.get(TOO_LARGE_KEY) or int(environ.get("CONTENT_LENGTH") or 0) > self.max_body_bytes:
