@@ -43,12 +43,22 @@ def _occurs(el: etree._Element, optional: bool = False, many: bool = False) -> e
     return el
 
 
+def edition_prefix(noun: Noun, year: int) -> str:
+    """`obj` for the 2011 edition's namespace, `obj2015` for the 2015 one, ..."""
+    return "obj" if year == noun.base_edition.year else f"obj{year}"
+
+
 def _payload_type(schema: etree._Element, noun: Noun) -> None:
-    """One of: profile documents, an OperationSet, a Compressed document, IDs; then Format."""
+    """One of: profile documents (of any edition), an OperationSet, a Compressed document, IDs; then Format."""
     complex_type = _xs(schema, "complexType", name=f"{noun.name}PayloadType")
     sequence = _xs(complex_type, "sequence")
     choice = _xs(sequence, "choice")
-    _occurs(_xs(choice, "element", ref=f"obj:{noun.name}"), optional=True, many=True)
+    if len(noun.editions) == 1:
+        _occurs(_xs(choice, "element", ref=f"obj:{noun.name}"), optional=True, many=True)
+    else:  # documents of several editions may answer one get: any of them, as many as there are
+        editions = _occurs(_xs(choice, "choice"), optional=True, many=True)
+        for edition in noun.editions:
+            _xs(editions, "element", ref=f"{edition_prefix(noun, edition.year)}:{noun.name}")
     _occurs(_xs(choice, "element", ref="msg:OperationSet"), optional=True)
     _occurs(_xs(choice, "element", ref="msg:Compressed"), optional=True)
     _occurs(_xs(choice, "element", ref="msg:ID"), optional=True, many=True)
@@ -81,13 +91,15 @@ def carrier_elements(noun: Noun) -> list[tuple[str, str]]:
 
 
 def build_message_xsd(noun: Noun) -> bytes:
-    schema = etree.Element(f"{{{XS}}}schema", nsmap={"xs": XS, "msg": MSG, "obj": noun.profile_ns,
+    profile_prefixes = {edition_prefix(noun, e.year): e.namespace for e in noun.editions}
+    schema = etree.Element(f"{{{XS}}}schema", nsmap={"xs": XS, "msg": MSG, **profile_prefixes,
                                                       "tns": noun.message_ns},
                            targetNamespace=noun.message_ns, elementFormDefault="qualified",
                            attributeFormDefault="unqualified", version="1.0.0")
     schema.addprevious(etree.Comment(GENERATED_NOTE))
     _xs(schema, "import", namespace=MSG, schemaLocation="Message.xsd")
-    _xs(schema, "import", namespace=noun.profile_ns, schemaLocation=noun.profile_xsd)
+    for edition in noun.editions:
+        _xs(schema, "import", namespace=edition.namespace, schemaLocation=edition.profile_xsd)
     _payload_type(schema, noun)
     for kind in MESSAGE_PARTS:
         _message_type(schema, noun, kind)

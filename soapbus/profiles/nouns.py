@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lxml import etree
+
 from ..message import namespaces, verbs
+from .editions import Edition, edition_for_namespace, edition_for_query
+from .series import MEASUREMENT_VALUES, METER_READINGS, Series
 
 SOAP_ACTION_BASE = "http://iec.ch/TC57/2011"
 
@@ -18,6 +22,9 @@ ROLES: dict[str, tuple[str, str]] = {
     "Execute": ("Execute{noun}", "{noun}_Port"),
     "Receive": ("Receive{noun}", "Receive{noun}_Port"),
 }
+
+# The year of the message profiles soapbus was first built on: every noun has an edition of it.
+BASE_EDITION_YEAR = 2011
 
 # The five request verbs of the standard's Request/Execute WSDL template, which most nouns offer.
 DEFAULT_TRANSACTIONS = ("create", "change", "cancel", "close", "delete")
@@ -110,6 +117,11 @@ class Noun:
     transactions: tuple[str, ...] = DEFAULT_TRANSACTIONS
     # Whether requests, replies and events of this noun are signed unless configured otherwise.
     signed_by_default: bool = False
+    # Editions after 2011 whose profile changed: (year, file under xsd/). See editions.py.
+    later_editions: tuple[tuple[int, str], ...] = ()
+    # For nouns whose objects are time-stamped values (readings, telemetry): how a value is keyed
+    # without an mRID, by what it measures, its type and its time. See series.py.
+    series: Series | None = None
 
     def __post_init__(self) -> None:
         # A misspelt verb or role would otherwise quietly drop operations from the WSDLs.
@@ -123,7 +135,31 @@ class Noun:
 
     @property
     def profile_ns(self) -> str:
+        """The namespace of the 2011 edition, the one answers use when nothing asks for another."""
         return namespaces.profile_ns(self.name)
+
+    @property
+    def editions(self) -> tuple[Edition, ...]:
+        """Every edition soapbus has a profile for, oldest first; the first is `profile_xsd`'s."""
+        return (Edition(self.name, BASE_EDITION_YEAR, self.profile_xsd),
+                *(Edition(self.name, year, xsd) for year, xsd in sorted(self.later_editions)))
+
+    @property
+    def base_edition(self) -> Edition:
+        return self.editions[0]
+
+    def edition_for(self, namespace: str | None) -> Edition | None:
+        """The edition whose profile checks a document in this namespace (any year from 2011 on)."""
+        return edition_for_namespace(self.editions, namespace)
+
+    def edition_of(self, document: etree._Element) -> Edition | None:
+        """The edition of a profile document: its root must be <Noun> in one of the noun's namespaces."""
+        qname = etree.QName(document)
+        return self.edition_for(qname.namespace) if qname.localname == self.name else None
+
+    def edition_asked_by_query(self, namespace: str | None) -> Edition | None:
+        """The edition a Get<Noun> query element in this namespace asks the answer in."""
+        return edition_for_query(self.editions, namespace)
 
     @property
     def message_ns(self) -> str:
@@ -162,8 +198,10 @@ class Noun:
 NOUNS: dict[str, Noun] = {
     n.name: n
     for n in (
+        # The public profile gives a MeterReading no mRID: one without mRID or Names is kept as its
+        # readings, each keyed by meter (or usage point), reading type and time.
         Noun("MeterReadings", "I7", "MeterReadings.xsd", "MeterReading", unknown_code="2.4",
-             description="readings of meters: values, reading types, timestamps"),
+             description="readings of meters: values, reading types, timestamps", series=METER_READINGS),
         Noun("EndDeviceControls", "I7", "EndDeviceControls.xsd", "EndDeviceControl", unknown_code="2.4",
              description="commands to meters and end devices (disconnect, reconnect, ...)"),
         Noun("EndDeviceEvents", "I7", "EndDeviceEvents.xsd", "EndDeviceEvent", unknown_code="2.4",
@@ -185,7 +223,8 @@ NOUNS: dict[str, Noun] = {
         # into existence. `changed` carries a value corrected or requalified after it was sent.
         Noun("MeasurementValues", "I9", "MeasurementValues.xsd", "MeasurementValue",
              roles=("Get", "Receive"), transactions=("create", "change"), signed_by_default=True,
-             description="SCADA telemetry: analog, discrete and accumulator values with their quality"),
+             description="SCADA telemetry: analog, discrete and accumulator values with their quality",
+             series=MEASUREMENT_VALUES),
         # A schedule is configuration, not a meter: an unknown one is an unknown object (2.15).
         Noun("MeterReadSchedules", "I7", "MeterReadSchedules.xsd", "MeterReadSchedule",
              description="schedules of meter reads: what to read, from which meters, how often"),
@@ -197,9 +236,11 @@ NOUNS: dict[str, Noun] = {
              transactions=("create", "change", "cancel", "close"),
              description="outage records: supply lost at end devices and usage points, from last gasp "
                          "or trouble call to restoration"),
+        # 61968-6:2015 made a work request a container of Work for an Organisation: an edition of its own.
         Noun("WorkRequests", "I4", "WorkRequests.xsd", "WorkRequest",
              description="work requests (CIM Work): construction, inspection, maintenance, repair, service and "
-                         "connection work at a location, for customers"),
+                         "connection work at a location, for customers",
+             later_editions=((2015, "2015/WorkRequests.xsd"),)),
     )
 }
 
@@ -240,5 +281,5 @@ def verb_allowed(noun: Noun, verb: str) -> bool:
     return any(op.verb == v for svc in noun.services() for op in svc.operations) or v == "execute"
 
 
-__all__ = ["Noun", "Service", "Operation", "NOUNS", "GENERIC", "INTERFACES", "DEFAULT_TRANSACTIONS",
+__all__ = ["Noun", "Service", "Operation", "Edition", "NOUNS", "GENERIC", "INTERFACES", "DEFAULT_TRANSACTIONS",
            "SIGNED_INTERFACES", "get", "services", "service", "verb_allowed", "interface_requires_signing"]

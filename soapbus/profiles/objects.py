@@ -25,12 +25,13 @@ def name_key(name: str, name_type: str | None) -> str:
 
 
 def items(noun: Noun, document: etree._Element) -> list[etree._Element]:
-    return document.findall(f"{{{noun.profile_ns}}}{noun.item}")
+    """The objects of a profile document, in whichever edition's namespace the document is."""
+    return document.findall(f"{{{etree.QName(document).namespace}}}{noun.item}")
 
 
 def identify(noun: Noun, item: etree._Element) -> ObjectRef | None:
     """The object's key, or None when it carries neither mRID nor a Name."""
-    ns = noun.profile_ns
+    ns = etree.QName(item).namespace
     mrid = (item.findtext(f"{{{ns}}}mRID") or "").strip() or None
     names = []
     for n in item.findall(f"{{{ns}}}Names"):
@@ -45,12 +46,30 @@ def identify(noun: Noun, item: etree._Element) -> ObjectRef | None:
     return None
 
 
-def document(noun: Noun, object_xml: list[bytes]) -> etree._Element:
-    """A profile document holding the given serialized objects, in order."""
-    root = etree.Element(f"{{{noun.profile_ns}}}{noun.name}", nsmap={None: noun.profile_ns})
-    for raw in object_xml:
-        root.append(etree.fromstring(raw))
+def document(noun: Noun, object_xml: list[bytes], namespace: str | None = None) -> etree._Element:
+    """A profile document holding the given serialized objects, in order.
+
+    Its namespace is `namespace`, else that of the objects (all of one edition: see `documents`
+    for a mix), else the 2011 edition's.
+    """
+    return document_of(noun, [etree.fromstring(raw) for raw in object_xml], namespace)
+
+
+def document_of(noun: Noun, elements: list[etree._Element], namespace: str | None = None) -> etree._Element:
+    """A profile document holding these item elements (moved into it), in order."""
+    namespace = namespace or (etree.QName(elements[0]).namespace if elements else noun.profile_ns)
+    root = etree.Element(f"{{{namespace}}}{noun.name}", nsmap={None: namespace})
+    for element in elements:
+        root.append(element)
     return root
+
+
+def documents(noun: Noun, elements: list[etree._Element]) -> list[etree._Element]:
+    """One profile document per namespace among the items (editions kept apart), in first-seen order."""
+    by_namespace: dict[str, list[etree._Element]] = {}
+    for element in elements:
+        by_namespace.setdefault(etree.QName(element).namespace, []).append(element)
+    return [document_of(noun, group, namespace) for namespace, group in by_namespace.items()]
 
 
 def serialize(item: etree._Element) -> bytes:

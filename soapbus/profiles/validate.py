@@ -14,6 +14,7 @@ from lxml import etree
 
 from ..message import Error, namespaces
 from .locations import wsdl_dir, xsd_dir
+from .editions import Edition, namespace_year
 from .nouns import NOUNS, Noun
 
 SCHEMA_ERROR_CODE = "1.8"
@@ -22,7 +23,8 @@ DEFAULT_ERROR_LIMIT = 50
 
 _SCHEMA_PARSER = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
 _ELEMENT_IN_MESSAGE = re.compile(r"^Element '(\{(?P<ns>[^}]*)\})?(?P<local>[^']+)'")
-_NAMESPACE_IN_MESSAGE = re.compile(r"\{[^}]*\}")
+# A namespace URI in braces (`{http://...}`, `{urn:...}`), not a pattern's quantifier (`{8}`).
+_NAMESPACE_IN_MESSAGE = re.compile(r"\{[A-Za-z][A-Za-z0-9+.-]*:[^}]*\}")
 _SUBJECT_OF_MESSAGE = re.compile(r"^Element '[^']*'(, attribute '[^']*')?: ")
 
 # lxml collects a validation's errors in the XMLSchema object's own error_log, and releases the
@@ -117,32 +119,60 @@ def _plain(message: str) -> str:
 # ---------------------------------------------------------------- payload documents
 
 
+def accepted_namespaces(noun: Noun) -> str:
+    """The namespaces a noun's documents may come in, for a person reading a refusal."""
+    editions = ", ".join(f"{e.year} ({e.namespace}, xsd/{e.profile_xsd})" for e in noun.editions)
+    return (f"http://iec.ch/TC57/<year>/{noun.name}# for a year from {noun.base_edition.year} on, each checked "
+            f"against the latest of soapbus's editions at or before its year: {editions}")
+
+
 def _wrong_root(noun: Noun, document: etree._Element, which: str) -> Error:
     found = etree.QName(document)
     found_where = f"namespace {found.namespace}" if found.namespace else "no namespace"
     xpath, xpath_ns = _qname_of(document, "")
     return Error(
         code=SCHEMA_ERROR_CODE, level="FATAL",
-        reason=(f"The {noun.name} payload{which} must be a {noun.name} document in namespace {noun.profile_ns}, "
-                f"but its root element is {found.localname} in {found_where}."),
-        details=f"at /{found.localname}: expected root element {{{noun.profile_ns}}}{noun.name}, found {document.tag}",
+        reason=(f"The {noun.name} payload{which} must be a {noun.name} document in namespace "
+                f"{accepted_namespaces(noun)}; but its root element is {found.localname} in {found_where}."),
+        details=f"at /{found.localname}: expected root element {{{noun.profile_ns}}}{noun.name} "
+                f"(or the namespace of another edition), found {document.tag}",
         xpath=xpath, xpath_ns=xpath_ns)
 
 
-def _schema_errors(noun: Noun, document: etree._Element, which: str, limit: int) -> list[Error]:
-    # A detached copy: libxml2's paths then start at the document, not at the enclosing message.
-    standalone = copy.deepcopy(document)
-    schema = compiled_schema(noun.profile_xsd)
+def in_namespace(element: etree._Element, namespace: str) -> etree._Element:
+    """A copy of an element with every element of its namespace moved to `namespace` (others kept)."""
+    source = etree.QName(element).namespace
+    moved = copy.deepcopy(element)
+    if source == namespace:
+        return moved
+    for el in moved.iter(tag=etree.Element):
+        qname = etree.QName(el)
+        if qname.namespace == source:
+            el.tag = f"{{{namespace}}}{qname.localname}"
+    etree.cleanup_namespaces(moved, top_nsmap={None: namespace})
+    return moved
+
+
+def _schema_errors(noun: Noun, edition: Edition, document: etree._Element, which: str, limit: int) -> list[Error]:
+    # A detached copy (libxml2's paths then start at the document, not at the enclosing message), in
+    # the namespace of the edition that checks it: a 2017 document is checked by the 2015 profile.
+    standalone = in_namespace(document, edition.namespace)
+    schema = compiled_schema(edition.profile_xsd)
     if schema.validate(standalone):
         return []
+    year = namespace_year(etree.QName(document).namespace, noun.name)
+    checked_by = (edition.profile_xsd if edition.year == year else
+                  f"{edition.profile_xsd} (the {edition.year} edition, the latest soapbus has at or before {year})")
     errors = []
     for entry in list(schema.error_log)[:limit]:
         failing = _failing_element(standalone, entry)
         path = readable_path(failing, noun.item) if failing is not None else (entry.path or f"/{noun.name}")
         xpath, xpath_ns = _qname_of(failing, entry.message)
+        if xpath_ns.get("p") == edition.namespace:  # name the element in the namespace it was sent in
+            xpath_ns = {"p": etree.QName(document).namespace}
         errors.append(Error(
             code=SCHEMA_ERROR_CODE, level="FATAL",
-            reason=f"The {noun.name} payload{which} does not validate against {noun.profile_xsd} "
+            reason=f"The {noun.name} payload{which} does not validate against {checked_by} "
                    f"at {path}: {_plain(entry.message)}",
             details=f"at {path}: {entry.message}",
             xpath=xpath or None, xpath_ns=xpath_ns))
@@ -151,29 +181,38 @@ def _schema_errors(noun: Noun, document: etree._Element, which: str, limit: int)
 
 def validate_documents(noun_name: str, documents: list[etree._Element], *,
                        limit: int = DEFAULT_ERROR_LIMIT) -> list[Error]:
-    """Check profile documents against the noun's profile schema; an empty list means valid.
+    """Check profile documents against the profile of their edition; an empty list means valid.
 
+    Each document is checked by the edition its root's namespace names (see editions.py): a
+    2015 WorkRequests document by xsd/2015/WorkRequests.xsd, a 2011 one by xsd/WorkRequests.xsd.
     Each problem is an Error with code 1.8; a document whose root is not the noun's profile
-    element (an EndDeviceEvents document sent as MeterReadings) is one such problem. At most
-    `limit` errors are returned. A noun outside the table is the caller's mistake: ValueError.
+    element in one of its namespaces (an EndDeviceEvents document sent as MeterReadings) is one
+    such problem. At most `limit` errors are returned. A noun outside the table is the caller's
+    mistake: ValueError.
     """
     noun = NOUNS.get(noun_name)
     if noun is None:
         raise ValueError(f"no profile for noun {noun_name!r}; known nouns: {', '.join(NOUNS)}")
-    expected_root = f"{{{noun.profile_ns}}}{noun.name}"
     errors: list[Error] = []
     for position, document in enumerate(documents, start=1):
         which = f" (document {position} of {len(documents)})" if len(documents) > 1 else ""
-        if document.tag != expected_root:
+        edition = noun.edition_of(document)
+        if edition is None:
             errors.append(_wrong_root(noun, document, which))
         else:
-            errors.extend(_schema_errors(noun, document, which, limit - len(errors)))
+            errors.extend(_schema_errors(noun, edition, document, which, limit - len(errors)))
         if len(errors) >= limit:
             break
     return errors[:limit]
 
 
 # ---------------------------------------------------------------- whole messages
+
+
+def edition_of(noun_name: str, document: etree._Element) -> Edition | None:
+    """The edition of a noun's profile document (by its root's namespace); None if it is not one."""
+    noun = NOUNS.get(noun_name)
+    return noun.edition_of(document) if noun is not None else None
 
 
 def message_schema_for(root: etree._Element) -> str | None:
@@ -210,5 +249,5 @@ def validate_message(element: etree._Element) -> list[str]:
     return problems
 
 
-__all__ = ["validate_documents", "validate_message", "message_schema_for", "compiled_schema", "readable_path",
+__all__ = ["validate_documents", "validate_message", "edition_of", "in_namespace", "accepted_namespaces", "message_schema_for", "compiled_schema", "readable_path",
            "xsd_dir", "wsdl_dir", "SCHEMA_ERROR_CODE", "DEFAULT_ERROR_LIMIT"]

@@ -28,7 +28,15 @@ def is_async(msg) -> bool:
 
 
 def is_one_way(msg) -> bool:
-    return msg.header.ack_required is False
+    """AckRequired=false makes transactions, events and replies fire-and-forget (HTTP 202, no body).
+
+    Never a query: a `get` exists to bring its data back, so it is answered whatever AckRequired
+    says (asynchronously at ReplyAddress when it asked for that, else on the wire).
+    """
+    if msg.header.ack_required is not False:
+        return False
+    spec = verbs.REQUEST_VERBS.get(verbs.normalize(msg.header.verb))
+    return not (isinstance(msg, m.RequestMessage) and spec is not None and spec.kind == "query")
 
 
 def _item_count(noun: Noun, payload: Payload | None) -> int:
@@ -57,14 +65,15 @@ def pages(noun: Noun | None, reply: Reply, payload: Payload | None, page_size: i
     out = []
     for number, chunk in enumerate(chunks, start=1):
         last = number == len(chunks)
-        doc = objects.document(noun, [etree.tostring(item) for item in chunk])
+        # objects of several editions stay in a document of their own edition each
+        docs = objects.documents(noun, [etree.fromstring(etree.tostring(item)) for item in chunk])
         if last:
             page_reply = Reply(result=codes.OK, errors=[Error(
                 code="0.2", level="INFORM", reason=f"last part ({number} of {len(chunks)})")])
         else:
             page_reply = Reply(result=codes.PARTIAL, errors=[Error(
                 code="0.1", level="INFORM", reason=f"part {number} of {len(chunks)}, more follow")])
-        out.append((page_reply, Payload(documents=[doc], format=payload.format)))
+        out.append((page_reply, Payload(documents=docs, format=payload.format)))
     return out
 
 
