@@ -13,6 +13,7 @@ from ..message import envelope as env
 from ..profiles import Service
 from ..security import SecurityFault
 from .guard import Guard
+from .memory import give_back_after
 from .pipeline import InboundCall, Outcome, Processor, expected_kind
 from .spyne_app import CALL_KEY, HTTP_STATUS, operation_for
 from .wsgi_host import TOO_LARGE_KEY  # set when the body outgrew the limit while arriving
@@ -37,13 +38,18 @@ class SoapEndpoint:
             raw = environ["wsgi.input"].read(64 * 1024)  # what arrived, bounded, for the journal
             return self._respond(start_response, self._refuse(raw, peer, faultcode, error, status))
         raw = environ["wsgi.input"].read()
-        outcome, call = self.read(raw, peer)
-        if outcome is not None:
-            return self._respond(start_response, outcome)
-        environ[CALL_KEY] = call
-        environ["wsgi.input"] = io.BytesIO(raw)
-        environ["CONTENT_LENGTH"] = str(len(raw))
-        return self.spyne_wsgi(environ, start_response)
+        try:
+            outcome, call = self.read(raw, peer)
+            if outcome is not None:
+                return self._respond(start_response, outcome)
+            environ[CALL_KEY] = call
+            environ["wsgi.input"] = io.BytesIO(raw)
+            environ["CONTENT_LENGTH"] = str(len(raw))
+            return list(self.spyne_wsgi(environ, start_response))
+        finally:
+            environ.pop(CALL_KEY, None)  # the parsed tree goes now, so that its memory can be handed back
+            call = None
+            give_back_after(len(raw))
 
     def read(self, raw: bytes, peer: str | None) -> tuple[Outcome | None, InboundCall | None]:
         """The one reading of a request: envelope, operation, signature, 61968 message, then the
