@@ -46,6 +46,7 @@ class SeriesValue:
     key: str
     item: etree._Element  # an item holding this one value, with the context of the item it came from
     index: tuple[tuple[str, str], ...]  # (name, name type) entries for the store's name index
+    subject: tuple[str, str]  # (kind, mRID or name): ("Meter", "MTR-1"), what the value is of
 
 
 @dataclass
@@ -131,16 +132,27 @@ def reference(el) -> tuple[str | None, list[str]]:
     return text_of(el, "mRID") or (el.get("ref") or "").strip() or None, [n for n in names if n]
 
 
-def subject_key(kind: str, el) -> str | None:
-    """`Meter/<mRID>`, or `Meter/name:<NameType>:<name>` from the first Name when there is no mRID."""
+@dataclass(frozen=True)
+class Subject:
+    """What values are of: a meter, a usage point, a measurement; by mRID, else by its first Name."""
+    kind: str
+    ref: str  # the mRID, or the name
+    name_type: str | None = None  # set when `ref` is a name: its NameType ('' when it has none)
+
+    @property
+    def key(self) -> str:
+        """`Meter/<mRID>`, or `Meter/name:<NameType>:<name>`."""
+        return f"{self.kind}/{self.ref}" if self.name_type is None else f"{self.kind}/name:{self.name_type}:{self.ref}"
+
+
+def subject_of(kind: str, el) -> Subject | None:
     mrid, _ = reference(el)
     if mrid:
-        return f"{kind}/{mrid}"
+        return Subject(kind, mrid)
     for name in children(el, "Names") if el is not None else ():
         value = text_of(name, "name")
         if value:
-            name_type = text_of(child(name, "NameType"), "name") or ""
-            return f"{kind}/name:{name_type}:{value}"
+            return Subject(kind, value, text_of(child(name, "NameType"), "name") or "")
     return None
 
 
@@ -218,8 +230,8 @@ class MeterReadingSeries(Series):
     query_types = frozenset({"ReadingType"})
     query_unresolvable = frozenset({"EndDeviceGroup", "EndDeviceGroups", "UsagePointGroup", "UsagePointGroups"})
 
-    def _subject(self, item, where: str) -> str:
-        subject = subject_key("Meter", child(item, "Meter")) or subject_key("UsagePoint", child(item, "UsagePoint"))
+    def _subject(self, item, where: str) -> Subject:
+        subject = subject_of("Meter", child(item, "Meter")) or subject_of("UsagePoint", child(item, "UsagePoint"))
         if subject is None:
             raise SeriesError("names neither a Meter nor a UsagePoint (by mRID or Names): a MeterReading without "
                               "mRID is identified by its meter or usage point, reading type and time", where)
@@ -242,10 +254,10 @@ class MeterReadingSeries(Series):
         for position, reading in enumerate(children(item, "Readings"), start=1):
             path = f"{where}/Readings[{position}]"
             rt = _reading_type(reading, path)
-            key = f"reading|{subject}|{rt}|{key_time(_reading_time(reading, path))}"
+            key = f"reading|{subject.key}|{rt}|{key_time(_reading_time(reading, path))}"
             one = copy.deepcopy(shell)
             insert_in_order(one, copy.deepcopy(reading), _METER_READING_ORDER)
-            values[key] = SeriesValue(key, one, index + ((rt, index_type("ReadingType")),))
+            values[key] = SeriesValue(key, one, index + ((rt, index_type("ReadingType")),), subject)
         for block_position, block in enumerate(children(item, "IntervalBlocks"), start=1):
             block_path = f"{where}/IntervalBlocks[{block_position}]"
             rt = _reading_type(block, block_path)
@@ -254,12 +266,12 @@ class MeterReadingSeries(Series):
                 block_shell.remove(reading)
             for position, reading in enumerate(children(block, "IntervalReadings"), start=1):
                 path = f"{block_path}/IntervalReadings[{position}]"
-                key = f"interval|{subject}|{rt}|{key_time(_reading_time(reading, path))}"
+                key = f"interval|{subject.key}|{rt}|{key_time(_reading_time(reading, path))}"
                 one_block = copy.deepcopy(block_shell)
                 one_block.insert(0, copy.deepcopy(reading))
                 one = copy.deepcopy(shell)
                 insert_in_order(one, one_block, _METER_READING_ORDER)
-                values[key] = SeriesValue(key, one, index + ((rt, index_type("ReadingType")),))
+                values[key] = SeriesValue(key, one, index + ((rt, index_type("ReadingType")),), subject)
         if not values:
             raise SeriesError("has no Readings or IntervalReadings: a MeterReading without mRID or Names is kept "
                               "as its readings", where)
@@ -368,7 +380,7 @@ class MeasurementValueSeries(Series):
 
     def split(self, item, where: str) -> list[SeriesValue]:
         kind, measurement = self._measurement(item)
-        subject = subject_key(kind, measurement) if kind else None
+        subject = subject_of(kind, measurement) if kind else None
         if subject is None:
             raise SeriesError("names no measurement (Analog, Discrete or Accumulator by mRID or Names): a "
                               "MeasurementValue without mRID is identified by its measurement and time", where)
@@ -376,8 +388,8 @@ class MeasurementValueSeries(Series):
         if not stamp:
             raise SeriesError("has no timeStamp: a MeasurementValue without mRID is identified by its measurement "
                               "and time", f"{where}/timeStamp")
-        key = f"value|{subject}|{key_time(utc_moment(stamp, f'{where}/timeStamp'))}"
-        return [SeriesValue(key, copy.deepcopy(item), tuple(self.index(item)))]
+        key = f"value|{subject.key}|{key_time(utc_moment(stamp, f'{where}/timeStamp'))}"
+        return [SeriesValue(key, copy.deepcopy(item), tuple(self.index(item)), subject)]
 
     def index(self, item) -> list[tuple[str, str]]:
         _, measurement = self._measurement(item)
@@ -400,5 +412,5 @@ class MeasurementValueSeries(Series):
 METER_READINGS = MeterReadingSeries()
 MEASUREMENT_VALUES = MeasurementValueSeries()
 
-__all__ = ["Series", "SeriesValue", "SeriesCriteria", "SeriesError", "METER_READINGS", "MEASUREMENT_VALUES",
+__all__ = ["Series", "SeriesValue", "Subject", "SeriesCriteria", "SeriesError", "METER_READINGS", "MEASUREMENT_VALUES",
            "INDEX_TYPE_PREFIX", "index_type", "fingerprint", "insert_in_order", "utc_moment"]

@@ -142,15 +142,23 @@ def _wrong_root(noun: Noun, document: etree._Element, which: str) -> Error:
 def in_namespace(element: etree._Element, namespace: str) -> etree._Element:
     """A copy of an element with every element of its namespace moved to `namespace` (others kept)."""
     source = etree.QName(element).namespace
-    moved = copy.deepcopy(element)
     if source == namespace:
-        return moved
-    for el in moved.iter(tag=etree.Element):
+        return copy.deepcopy(element)
+
+    def rebuilt(el: etree._Element, parent: etree._Element | None) -> etree._Element:
         qname = etree.QName(el)
-        if qname.namespace == source:
-            el.tag = f"{{{namespace}}}{qname.localname}"
-    etree.cleanup_namespaces(moved, top_nsmap={None: namespace})
-    return moved
+        tag = f"{{{namespace}}}{qname.localname}" if qname.namespace == source else el.tag
+        new = (etree.Element(tag, dict(el.attrib), nsmap={None: namespace}) if parent is None
+               else etree.SubElement(parent, tag, dict(el.attrib)))
+        new.text, new.tail = el.text, el.tail
+        for node in el:
+            if isinstance(node.tag, str):
+                rebuilt(node, new)
+            else:  # comments and processing instructions travel as they are
+                new.append(copy.copy(node))
+        return new
+
+    return rebuilt(element, None)
 
 
 def _schema_errors(noun: Noun, edition: Edition, document: etree._Element, which: str, limit: int) -> list[Error]:

@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import copy
 import functools
+import uuid
+from dataclasses import dataclass, field
 
 from lxml import etree
 
 from ..message import ID, Error, Payload, Reply, codes, verbs
-from ..profiles import Noun, objects, validate_documents, xsd_dir
+from ..profiles import Edition, Noun, objects, validate_documents, xsd_dir
 from ..store import DuplicateObject, UnknownObject
-from . import operationset, query
+from . import answers, operationset, query, readings
 from .handlers import Handler, HandlerRegistry, HandlerRequest, HandlerResult
 
 
-def _summarise(done: list[ID], errors: list[Error]) -> Reply:
+def _summarise(done: list[ID], errors: list[Error], note: str | None = None) -> Reply:
     if not errors:
-        return Reply(result=codes.OK, errors=[Error(code="0.0")], ids=done)
+        return Reply(result=codes.OK, errors=[Error(code="0.0", reason=note)], ids=done)
     if done:
         return Reply(result=codes.PARTIAL, errors=errors, ids=done)
     return Reply(result=codes.FAILED, errors=errors)
@@ -37,19 +39,55 @@ def _object_id(ref: objects.ObjectRef, noun: str) -> ID:
     return ID(ref.names[0][0], kind="name", id_type=ref.names[0][1], object_type=noun)
 
 
-def _payload_objects(req: HandlerRequest):
-    """(ref, element) for every object in the payload; objects with no identity become Errors."""
-    found, errors = [], []
+@dataclass
+class PayloadObjects:
+    found: list = field(default_factory=list)  # (ObjectRef, item) of objects keyed by mRID or Names
+    values: list = field(default_factory=list)  # (position, item) kept as time-stamped values (readings.py)
+    errors: list[Error] = field(default_factory=list)
+
+
+def _with_new_mrid(item: etree._Element) -> etree._Element:
+    """The item with a fresh UUID mRID as its first child (every profile puts mRID first)."""
+    mrid = etree.Element(f"{{{etree.QName(item).namespace}}}mRID")
+    mrid.text = str(uuid.uuid4())
+    item.insert(0, mrid)
+    return item
+
+
+def _payload_objects(req: HandlerRequest, assign_mrid: bool = False) -> PayloadObjects:
+    """The payload's objects by identity. One with neither mRID nor Names is kept as values where its
+    noun has a series, given a new mRID where `assign_mrid` (a create: the store names what it
+    creates), and an Error otherwise."""
+    out = PayloadObjects()
     for doc in req.documents:
         for index, item in enumerate(objects.items(req.noun, doc), start=1):
             ref = objects.identify(req.noun, item)
-            if ref is None:
-                errors.append(Error(code="5.8", level="FATAL",
-                                    reason=f"{req.noun.item} #{index} has neither mRID nor Names/name",
-                                    details=f"at /{req.noun.name}/{req.noun.item}[{index}]"))
+            if ref is None and readings.is_value_item(req.noun, item):
+                out.values.append((index, item))
+            elif ref is None and assign_mrid:
+                named = _with_new_mrid(copy.deepcopy(item))
+                out.found.append((objects.identify(req.noun, named), named))
+            elif ref is None:
+                out.errors.append(Error(code="5.8", level="FATAL",
+                                        reason=f"{req.noun.item} #{index} has neither mRID nor Names/name",
+                                        details=f"at /{req.noun.name}/{req.noun.item}[{index}]"))
             else:
-                found.append((ref, item))
-    return found, errors
+                out.found.append((ref, item))
+    return out
+
+
+def _names(req: HandlerRequest, ref: objects.ObjectRef, item: etree._Element) -> list:
+    """The names an object is stored with: its own, and the index entries of a series noun."""
+    return list(ref.names) + readings.index_names(req.noun, item)
+
+
+def _with_values(req: HandlerRequest, payload: PayloadObjects, done: list[ID], errors: list[Error]) -> HandlerResult:
+    """Store the payload's time-stamped values (replacing what is stored under their keys) and answer."""
+    note = None
+    if payload.values:
+        stored = readings.store_values(req, payload.values)
+        done, errors, note = done + stored.ids, errors + stored.errors, stored.summary
+    return HandlerResult(_summarise(done, errors, note))
 
 
 def _unknown(req: HandlerRequest, ident: ID) -> Error:
@@ -58,66 +96,79 @@ def _unknown(req: HandlerRequest, ident: ID) -> Error:
 
 
 def create(req: HandlerRequest) -> HandlerResult:
-    found, errors = _payload_objects(req)
-    done = []
-    for ref, item in found:
+    payload = _payload_objects(req, assign_mrid=True)
+    done, errors = [], payload.errors
+    for ref, item in payload.found:
         ident = _object_id(ref, req.noun.name)
         try:
-            req.uow.object_insert(req.noun.name, ref.key, req.noun.item, objects.serialize(item), names=list(ref.names))
+            req.uow.object_insert(req.noun.name, ref.key, req.noun.item, objects.serialize(item),
+                                  names=_names(req, ref, item))
             done.append(ident)
         except DuplicateObject:
             errors.append(Error(code="6.1", level="FATAL", id=ident,
                                 reason=f"{req.noun.item} {ident.value!r} already exists (duplicate create)"))
-    return HandlerResult(_summarise(done, errors))
+    return _with_values(req, payload, done, errors)
 
 
 def change(req: HandlerRequest) -> HandlerResult:
-    found, errors = _payload_objects(req)
-    done = []
-    for ref, item in found:
+    payload = _payload_objects(req)
+    done, errors = [], payload.errors
+    for ref, item in payload.found:
         ident = _object_id(ref, req.noun.name)
         try:
-            req.uow.object_update(req.noun.name, ref.key, objects.serialize(item), names=list(ref.names))
+            req.uow.object_update(req.noun.name, ref.key, objects.serialize(item), names=_names(req, ref, item))
             done.append(ident)
         except UnknownObject:
             errors.append(_unknown(req, ident))
-    return HandlerResult(_summarise(done, errors))
+    return _with_values(req, payload, done, errors)
 
 
-def _named_ids(req: HandlerRequest) -> list[ID]:
-    """Objects a request names: Request/ID, Payload/ID, or the payload's own objects."""
+def _explicit_ids(req: HandlerRequest) -> list[ID]:
+    """The IDs a request gives: Request/ID and Payload/ID."""
     msg = req.message
     named = list(getattr(msg, "request", None).ids) if getattr(msg, "request", None) else []
     if msg.payload is not None:
         named.extend(msg.payload.ids)
-    if not named:
-        found, _ = _payload_objects(req)
-        named = [_object_id(ref, req.noun.name) for ref, _item in found]
     return named
 
 
-def _resolve(req: HandlerRequest, ident: ID):
-    """The stored object an ID names (by mRID, or by name where kind="name"), or None."""
+def _resolve(req: HandlerRequest, ident: ID) -> list:
+    """The stored objects an ID names (by mRID, or by name where kind="name"); for a series noun every
+    value of the subject it names (a meter's mRID names its readings)."""
+    if req.noun.series is not None:
+        return readings.rows_named(req, ident)
     if ident.kind == "name":
-        rows = req.uow.object_find_by_name(req.noun.name, ident.value, ident.id_type)
-        return rows[0] if rows else None
-    return req.uow.object_get(req.noun.name, ident.value)
+        return req.uow.object_find_by_name(req.noun.name, ident.value, ident.id_type)[:1]
+    row = req.uow.object_get(req.noun.name, ident.value)
+    return [row] if row is not None else []
 
 
 def _for_each_named(req: HandlerRequest, act, refuse=None) -> HandlerResult:
     """act(key) on every object the request names; refuse(ident, row) may answer an Error instead."""
-    named = _named_ids(req)
-    if not named:
+    payload = _payload_objects(req)
+    named = _explicit_ids(req)  # else the payload's own objects, and the values it holds
+    value_keys, errors = ([], []) if named else readings.value_keys(req, payload.values)
+    named = named or [_object_id(ref, req.noun.name) for ref, _item in payload.found]
+    if not named and not value_keys and not errors:
         return HandlerResult(Reply(result=codes.FAILED, errors=[Error(
             code="1.6", level="FATAL", reason=f"{req.verb} names no object: give Request/ID, Payload/ID or a payload")]))
-    done, errors = [], []
+    done = []
     for ident in named:
-        row = _resolve(req, ident)
-        refusal = _unknown(req, ident) if row is None else (refuse(ident, row) if refuse else None)
-        if refusal is not None:
-            errors.append(refusal)
-        else:
+        rows = _resolve(req, ident)
+        refusals = [_unknown(req, ident)] if not rows else [r for r in (refuse(ident, row) if refuse else None
+                                                                         for row in rows) if r is not None]
+        if refusals:
+            errors.extend(refusals[:1])
+            continue
+        for row in rows:
             act(row.key)
+        done.append(ident)
+    for key in value_keys:
+        ident = ID(key, kind="other", object_type=req.noun.name)
+        if req.uow.object_get(req.noun.name, key) is None:
+            errors.append(_unknown(req, ident))
+        else:
+            act(key)
             done.append(ident)
     return HandlerResult(_summarise(done, errors))
 
@@ -159,48 +210,63 @@ def execute_named(req: HandlerRequest) -> HandlerResult:
                            refuse=_only_active(req))
 
 
-def get(req: HandlerRequest) -> HandlerResult:
+def _selected_objects(req: HandlerRequest) -> tuple[list[etree._Element], list[Error], Reply | None]:
+    """(items, errors, refusal) of a get of objects: by its Get<Noun> query, Request/ID, or all in a window."""
     request = req.message.request
     criteria = query.find(req.noun, request)
     ids = list(request.ids) if request and criteria is None else []
+    errors: list[Error] = []
     if criteria is not None:  # a Get<Noun> query overrides the simple filters
-        errors = []
         rows = [row for row in req.uow.object_list(req.noun.name, since=criteria.start, until=criteria.end)
                 if criteria.matches(row.key, row.xml)]
     elif ids:
-        rows, errors = [], []
+        rows = []
         for ident in ids:
-            row = _resolve(req, ident)
-            if row is None:
+            found = _resolve(req, ident)
+            if not found:
                 errors.append(_unknown(req, ident))
-            else:
-                rows.append(row)
+            rows.extend(found)
         if not rows:
-            return HandlerResult(_summarise([], errors))
+            return [], errors, _summarise([], errors)
     else:
-        errors = []
-        rows = req.uow.object_list(req.noun.name, since=request.start_time if request else None,
-                                   until=request.end_time if request else None)
-    doc = objects.document(req.noun, [row.xml for row in rows])
-    reply = _summarise([ID(row.key, object_type=req.noun.name) for row in rows], errors)
-    reply.ids = []  # a get answers with the objects themselves, in the payload
-    return HandlerResult(reply, Payload(documents=[doc], format="XML"))
+        rows = req.uow.object_list(req.noun.name, since=query.as_utc(request.start_time) if request else None,
+                                   until=query.as_utc(request.end_time) if request else None)
+    return [etree.fromstring(row.xml) for row in rows], errors, None
+
+
+def get(req: HandlerRequest) -> HandlerResult:
+    """The objects asked for, in the edition asked for (see answers.py); time-stamped values by
+    subject, type and time (see readings.py)."""
+    if req.noun.series is not None:
+        selection = readings.select(req)
+        items, errors, refusal = selection.items, selection.errors, selection.failed
+    else:
+        items, errors, refusal = _selected_objects(req)
+    if refusal is not None:
+        return HandlerResult(refusal)
+    asked = query.asked_namespace(req.noun, req.message.request, req.documents)
+    documents, notes = answers.in_asked_edition(req.noun, items, asked)
+    reply = _summarise([], errors)
+    reply.errors.extend(notes)  # WARNINGs: objects answered in their stored edition
+    return HandlerResult(reply, Payload(documents=documents, format="XML") if documents else None)
 
 
 def _mirror_event(req: HandlerRequest) -> HandlerResult:
     """Another system tells us it created/changed/... objects: keep our copy in step."""
     request_verb = verbs.EVENT_VERBS[req.verb]
-    found, errors = _payload_objects(req)
-    done = []
-    for ref, item in found:
+    payload = _payload_objects(req)
+    if payload.values and request_verb not in ("create", "change"):  # values it withdrew: act on each
+        return _for_each_named(req, _mirror_act(req, request_verb))
+    done, errors = [], payload.errors
+    for ref, item in payload.found:
         ident = _object_id(ref, req.noun.name)
         xml = objects.serialize(item)
         exists = req.uow.object_get(req.noun.name, ref.key) is not None
         if request_verb in ("create", "change"):
             if exists:
-                req.uow.object_update(req.noun.name, ref.key, xml, names=list(ref.names))
+                req.uow.object_update(req.noun.name, ref.key, xml, names=_names(req, ref, item))
             else:
-                req.uow.object_insert(req.noun.name, ref.key, req.noun.item, xml, names=list(ref.names))
+                req.uow.object_insert(req.noun.name, ref.key, req.noun.item, xml, names=_names(req, ref, item))
         elif not exists:
             errors.append(_unknown(req, ident))
             continue
@@ -209,7 +275,15 @@ def _mirror_event(req: HandlerRequest) -> HandlerResult:
         else:
             req.uow.object_set_status(req.noun.name, ref.key, "canceled" if request_verb == "cancel" else "closed")
         done.append(ident)
-    return HandlerResult(_summarise(done, errors))
+    return _with_values(req, payload, done, errors)
+
+
+def _mirror_act(req: HandlerRequest, request_verb: str):
+    """What a deleted/canceled/closed event does to each stored object it names."""
+    if request_verb == "delete":
+        return lambda key: req.uow.object_delete(req.noun.name, key)
+    status = "canceled" if request_verb == "cancel" else "closed"
+    return lambda key: req.uow.object_set_status(req.noun.name, key, status)
 
 
 # ---------------------------------------------------------------- element-level operations
@@ -237,9 +311,9 @@ def _elements(parent: etree._Element) -> list[etree._Element]:
 
 
 @functools.lru_cache(maxsize=None)
-def _child_order(noun: Noun) -> tuple[str, ...]:
-    """The local names of an item's children in the order its profile's sequence declares them."""
-    schema = etree.parse(str(xsd_dir() / noun.profile_xsd), _SCHEMA_PARSER).getroot()
+def _child_order(noun: Noun, edition: Edition) -> tuple[str, ...]:
+    """The local names of an item's children in the order its edition's profile declares them."""
+    schema = etree.parse(str(xsd_dir() / edition.profile_xsd), _SCHEMA_PARSER).getroot()
 
     def named_type(declaration):
         type_name = (declaration.get("type") or "").rpartition(":")[2] if declaration is not None else ""
@@ -253,7 +327,7 @@ def _child_order(noun: Noun) -> tuple[str, ...]:
 
 def _insert_in_order(noun: Noun, stored: etree._Element, child: etree._Element) -> None:
     """Put a new child after the last stored child that the profile's sequence places before or with it."""
-    order = _child_order(noun)
+    order = _child_order(noun, noun.edition_for(etree.QName(stored).namespace) or noun.base_edition)
 
     def rank(el) -> int:
         name = etree.QName(el).localname
@@ -277,7 +351,7 @@ def _contains(stored: etree._Element, given: etree._Element) -> bool:
 
 
 def _linked_mrid(noun: Noun, el: etree._Element) -> str | None:
-    return (el.findtext(f"{{{noun.profile_ns}}}mRID") or "").strip() or None
+    return (el.findtext(f"{{{etree.QName(el).namespace}}}mRID") or "").strip() or None
 
 
 def _element_error(code: str, reason: str) -> Error:
@@ -345,9 +419,10 @@ _ELEMENT_EDITS = {"create": _add_children, "change": _replace_children, "delete"
 
 def _given_children(noun: Noun, ref: objects.ObjectRef, item: etree._Element) -> list[etree._Element]:
     """The children an element-level operation is about: all but those that identify the object."""
-    identity = {f"{{{noun.profile_ns}}}mRID"}
+    namespace = etree.QName(item).namespace
+    identity = {f"{{{namespace}}}mRID"}
     if ref.mrid is None:  # the object was found by its Names: they say which object, not what to edit
-        identity.add(f"{{{noun.profile_ns}}}Names")
+        identity.add(f"{{{namespace}}}Names")
     return [el for el in _elements(item) if el.tag not in identity]
 
 
@@ -356,25 +431,40 @@ def _store_edited(req: HandlerRequest, key: str, stored: etree._Element) -> Erro
     xml = objects.serialize(stored)
     problems = validate_documents(req.noun.name, [objects.document(req.noun, [xml])], limit=1)
     if problems:
+        edition = req.noun.edition_of(objects.document(req.noun, [xml])) or req.noun.base_edition
         return _element_error("1.8", f"after this change the {req.noun.item} would not validate against "
-                                     f"{req.noun.profile_xsd}: {problems[0].reason}")
+                                     f"{edition.profile_xsd}: {problems[0].reason}")
     ref = objects.identify(req.noun, stored)
-    req.uow.object_update(req.noun.name, key, xml, names=list(ref.names) if ref else [])
+    req.uow.object_update(req.noun.name, key, xml, names=_names(req, ref, stored) if ref else [])
     return None
+
+
+def _other_edition(req: HandlerRequest, stored: etree._Element, item: etree._Element) -> Error | None:
+    """Parts of an object are named in the edition it is stored in: another edition's elements are other elements."""
+    stored_ns, given_ns = etree.QName(stored).namespace, etree.QName(item).namespace
+    if stored_ns == given_ns:
+        return None
+    return _element_error("1.8", f"the stored {req.noun.item} is in {stored_ns}; an element operation on it must "
+                                 f"name its parts in that namespace, not in {given_ns}")
 
 
 def edit_elements(req: HandlerRequest, edit) -> HandlerResult:
     """Apply an element-level edit to the stored copy of every object in the payload."""
-    found, errors = _payload_objects(req)
-    done = []
-    for ref, item in found:
+    payload = _payload_objects(req)
+    done, errors = [], payload.errors
+    errors += [Error(code="5.8", level="FATAL", details=f"at /{req.noun.name}/{req.noun.item}[{position}]",
+                     reason=f"{req.noun.item} #{position} has neither mRID nor Names/name: an element operation "
+                            f"edits an object named by them (send whole readings again to replace them)")
+               for position, _item in payload.values]
+    for ref, item in payload.found:
         ident = _object_id(ref, req.noun.name)
         row = req.uow.object_get(req.noun.name, ref.key)
         if row is None:
             errors.append(_unknown(req, ident))
             continue
         stored = etree.fromstring(row.xml)
-        problem = edit(req.noun, stored, _given_children(req.noun, ref, item)) or _store_edited(req, ref.key, stored)
+        problem = (_other_edition(req, stored, item) or edit(req.noun, stored, _given_children(req.noun, ref, item))
+                   or _store_edited(req, ref.key, stored))
         if problem is None:
             done.append(ident)
         else:
