@@ -21,7 +21,7 @@ from .security_options import security_config, security_options
               help="Largest request body accepted, in bytes.")
 @click.option("--max-inflated", "max_inflated_bytes", default=32 * 1024 * 1024, show_default=True,
               type=click.IntRange(1024), help="Bytes a Payload/Compressed may inflate to (3.1 beyond).")
-@click.option("--max-elements", default=250_000, show_default=True, type=click.IntRange(100),
+@click.option("--max-elements", default=100_000, show_default=True, type=click.IntRange(100),
               help="Elements one message may hold (3.1 beyond), counted before its tree is built.")
 @click.option("--max-depth", default=100, show_default=True, type=click.IntRange(16, 250),
               help="Nesting depth one message may have (1.8 beyond).")
@@ -54,7 +54,7 @@ def serve(host, port, data_dir, database_url, source, max_body_bytes, max_inflat
     I1 and I9 require WS-Security signed requests and sign their answers: give the server a
     key (--server-key/--server-cert) and trust anchors (--trust-ca or --pin), or --certs DIR.
     """
-    from ..server import run
+    from ..server import StartupError, run
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = server_config(data_dir, database_url, host=host, port=port, source=source,
@@ -72,6 +72,11 @@ def serve(host, port, data_dir, database_url, source, max_body_bytes, max_inflat
         for service in sorted({s.name for s in _services()}):
             click.echo(f"  WSDL: {running.url}/wsdl/{service}.wsdl")
         click.echo(f"  database: {config.resolved_database_url()}")
+        click.echo(f"  health: {running.url}/health/live  {running.url}/health/ready")
+        not_ready = running.database.not_ready_reason() if running.database is not None else None
+        if not_ready:  # serving anyway; the schema is created when the database answers
+            click.echo(f"  database NOT READY: {not_ready} ({running.database.detail()}); "
+                       "SOAP requests are answered 5.2 with Retry-After until it is")
         edge = running.edge
         click.echo(f"  connections: at most {edge.max_connections}; a request must arrive within "
                    f"{edge.request_deadline:g} s; idle ones close after {edge.idle_timeout:g} s")
@@ -86,6 +91,8 @@ def serve(host, port, data_dir, database_url, source, max_body_bytes, max_inflat
         run(config, on_ready=announce)
     except ImportError as exc:
         raise click.ClickException(f"cannot import a handler module: {exc}") from None
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
     except (CannotListenError, OSError) as exc:
         reason = getattr(exc, "socketError", None) or exc
         raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None

@@ -115,7 +115,7 @@ class ParseLimits:
     walkers) far from any stack limit; libxml2's own is 256.
     """
 
-    max_elements: int = 250_000
+    max_elements: int = 100_000
     max_depth: int = 100
 
 

@@ -13,7 +13,7 @@ from ..message import envelope as env
 from ..profiles import Service
 from ..security import SecurityFault
 from .guard import Guard
-from .memory import give_back_after
+from .memory import large_requests
 from .pipeline import InboundCall, Outcome, Processor, expected_kind
 from .spyne_app import CALL_KEY, HTTP_STATUS, operation_for
 from .wsgi_host import TOO_LARGE_KEY  # set when the body outgrew the limit while arriving
@@ -38,6 +38,7 @@ class SoapEndpoint:
             raw = environ["wsgi.input"].read(64 * 1024)  # what arrived, bounded, for the journal
             return self._respond(start_response, self._refuse(raw, peer, faultcode, error, status))
         raw = environ["wsgi.input"].read()
+        large = large_requests.started(len(raw))
         try:
             outcome, call = self.read(raw, peer)
             if outcome is not None:
@@ -49,7 +50,8 @@ class SoapEndpoint:
         finally:
             environ.pop(CALL_KEY, None)  # the parsed tree goes now, so that its memory can be handed back
             call = None
-            give_back_after(len(raw))
+            if large:
+                large_requests.done()
 
     def read(self, raw: bytes, peer: str | None) -> tuple[Outcome | None, InboundCall | None]:
         """The one reading of a request: envelope, operation, signature, 61968 message, then the
