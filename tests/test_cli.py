@@ -83,10 +83,12 @@ def test_call_with_a_file_that_is_not_xml(tmp_path):
     assert done.returncode != 0 and "not well-formed" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_serve_with_an_unreachable_database(tmp_path):
-    done = soapbus("serve", "--port", "0", "--data", str(tmp_path),
-                   "--database", "postgresql+psycopg://nobody@127.0.0.1:1/x")
-    assert done.returncode != 0 and "cannot open the database postgresql+psycopg://nobody@127.0.0.1:1/x" in done.stderr
+def test_serve_with_an_unsupported_database(tmp_path):
+    # An unreachable database is no reason to refuse to start (tests/test_db_outage.py); a URL
+    # soapbus cannot use at all is.
+    done = soapbus("serve", "--port", "0", "--data", str(tmp_path), "--database", "mysql://nobody@127.0.0.1:1/x")
+    assert done.returncode != 0 and "cannot use the database mysql://nobody@127.0.0.1:1/x: unsupported database 'mysql'" \
+        in done.stderr
     assert "Traceback" not in done.stderr
 
 

@@ -18,6 +18,7 @@ from .config import ServerConfig
 from .connections import EdgeLimits, default_max_connections, listening_factory
 from .guard import Guard, SecurityConfig
 from .handlers import HandlerRegistry, HandlerRequest, HandlerResult, registry
+from .health import DatabaseWatch
 from .patterns import PatternConfig
 from .pipeline import Processor
 
@@ -32,6 +33,7 @@ class Running:
     port: object  # twisted IListeningPort
     delivery: DeliveryService
     edge: EdgeLimits  # the request deadline, idle timeout and connection limit it listens with
+    database: DatabaseWatch | None = None  # whether the database answers and the schema exists
 
     @property
     def url(self) -> str:
@@ -59,9 +61,9 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
         from twisted.internet import reactor  # noqa: PLC0415 - the global reactor only when none is given
     from .site import build_site
 
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(config.resolved_database_url())
-    store.create_schema()
+    store = _open_store(config)
+    database = DatabaseWatch(store)
+    database.open()  # a database that does not answer yet leaves it not ready; serving starts anyway
     processor = build_processor(config, store, handlers)
     threadpool = reactor.getThreadPool()
     threadpool.adjustPoolsize(maxthreads=config.thread_pool_size)
@@ -69,14 +71,35 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
     for problem in guard.check_ready():
         log.warning("signed interfaces %s will refuse requests: %s",
                     ", ".join(sorted(config.security.signed_interfaces)), problem)
-    site = build_site(reactor, threadpool, processor, config.max_body_bytes, guard)
+    site = build_site(reactor, threadpool, processor, config.max_body_bytes, guard, database)
     edge = edge_limits(config)
     port = reactor.listenTCP(config.port, listening_factory(site, edge, reactor), interface=config.host)
     worker = DeliveryWorker(store, signer=guard.outbound_signer(), policy=config.delivery)
     processor.delivery = worker  # forwarded requests are tried at once, in the request's thread
-    delivery = DeliveryService(reactor, threadpool, worker, config.delivery_interval)
+    delivery = DeliveryService(reactor, threadpool, worker, config.delivery_interval, available=database.is_ready)
     delivery.start()
-    return Running(config, store, processor, port, delivery, edge)
+    database.start(reactor, threadpool)
+    return Running(config, store, processor, port, delivery, edge, database)
+
+
+class StartupError(Exception):
+    """A configuration the server cannot start with; the message says what and what to do."""
+
+
+def _open_store(config: ServerConfig) -> Store:
+    """The Store, its data folder made; no database round trip (DatabaseWatch.open does that)."""
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StartupError(f"cannot create the data folder {config.data_dir}: {exc.strerror or exc}; "
+                           "give --data a folder this user may create or write") from None
+    url = config.resolved_database_url()
+    try:
+        return Store(url)
+    except OSError as exc:  # SQLite: the folder of the database file cannot be made
+        raise StartupError(f"cannot create the folder of the database file {url}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # an unsupported or unshareable database URL
+        raise StartupError(f"cannot use the database {url}: {exc}") from None
 
 
 def run(config: ServerConfig, on_ready=None) -> None:
@@ -88,5 +111,5 @@ def run(config: ServerConfig, on_ready=None) -> None:
     reactor.run()
 
 
-__all__ = ["ServerConfig", "SecurityConfig", "start", "run", "Running", "HandlerRegistry", "HandlerRequest", "HandlerResult",
-           "registry", "build_processor"]
+__all__ = ["ServerConfig", "SecurityConfig", "start", "run", "Running", "StartupError", "DatabaseWatch",
+           "HandlerRegistry", "HandlerRequest", "HandlerResult", "registry", "build_processor"]

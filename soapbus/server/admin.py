@@ -18,6 +18,8 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.web import resource
 from twisted.web.server import NOT_DONE_YET
 
+from ..store import StoreUnavailable
+
 log = logging.getLogger(__name__)
 
 STYLES = ("generic", "typed")
@@ -72,6 +74,9 @@ class _PoolResource(resource.Resource):
                 return
             if failure.check(AdminError):
                 _json(request, failure.value.status, {"error": str(failure.value)})
+            elif failure.check(StoreUnavailable):  # logged once by the store, not per request
+                request.setHeader(b"retry-after", b"5")
+                _json(request, 503, {"error": f"the database is not available: {failure.value.reason}"})
             else:
                 log.error("admin request failed: %s", failure.getTraceback())
                 _json(request, 500, {"error": "internal error; see the server log"})

@@ -37,6 +37,7 @@ from lxml import etree
 from ..message import Error, EventMessage, MessageError, Payload, Reply, RequestMessage, codes, verbs
 from ..message.namespaces import MSG_ACCEPTED
 from ..profiles import NOUNS, Noun, interface_requires_signing, validate_documents, verb_allowed
+from ..store import StoreUnavailable
 from .handlers import Handler, HandlerRequest, HandlerResult
 
 log = logging.getLogger(__name__)
@@ -313,6 +314,8 @@ def apply_operation(req: HandlerRequest, checked: Checked) -> Outcome:
                 raise _OperationFailed(result.reply)
     except _OperationFailed as failure:
         return Outcome(op, "failed", error=_one_error(op, failure.reply))
+    except StoreUnavailable:  # the database went away: the whole request is answered 5.2 (server/outage.py)
+        raise
     except Exception as exc:  # one operation's bug must not lose the answers of the others
         log.exception("operation %s (%s %s) failed", op.operation_id, op.verb, checked.noun.name)
         return Outcome(op, "failed", error=_refusal(op, "5.3", f"the {op.verb} handler for {checked.noun.name} "

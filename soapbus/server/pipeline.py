@@ -25,6 +25,7 @@ from ..profiles import get as get_noun
 from ..profiles import validate_documents, verb_allowed
 from ..bus import router
 from ..bus.rules import RuleEngine
+from ..store import StoreUnavailable
 from . import patterns
 from .handlers import HandlerRegistry, HandlerRequest, HandlerResult
 
@@ -203,6 +204,8 @@ class Processor:
         request = HandlerRequest(message=msg, noun=noun, verb=verb, documents=documents, uow=uow, peer=call.peer)
         try:
             return handler(request)
+        except StoreUnavailable:  # the database went away, no bug of the handler's: 5.2 (server/outage.py)
+            raise
         except Exception as exc:  # a handler's bug must not become a traceback on the wire
             log.exception("handler for %s %s failed", verb, msg.header.noun)
             raise _HandlerFailed(f"the {verb} handler for {msg.header.noun} failed: {type(exc).__name__}: {exc}") from exc

@@ -109,8 +109,12 @@ class EndpointsJson(resource.Resource):
         return json.dumps(endpoint_listing(base_url(request)), indent=2).encode("utf-8")
 
 
-def build_site(reactor, threadpool, processor, max_body_bytes: int, guard) -> server.Site:
+def build_site(reactor, threadpool, processor, max_body_bytes: int, guard, database=None) -> server.Site:
+    """database: the server's DatabaseWatch (server.health): /health, and the 5.2 gate in front of
+    every SOAP endpoint while the database is away (server.outage)."""
     from . import spyne_app
+    from .health import health_resource
+    from .outage import OutageGate
 
     root = resource.Resource()
     root.putChild(b"", DiscoveryPage())
@@ -121,10 +125,14 @@ def build_site(reactor, threadpool, processor, max_body_bytes: int, guard) -> se
     schemas.contentTypes = {".xsd": "text/xml"}
     root.putChild(b"xsd", schemas)
     root.putChild(b"admin", admin_resource(reactor, threadpool, processor.store))
+    if database is not None:
+        root.putChild(b"health", health_resource(database))
     soap_dir = resource.Resource()
     root.putChild(b"soap", soap_dir)
     for svc in services():
         endpoint = SoapEndpoint(svc, spyne_app.build(svc, processor), processor, max_body_bytes, guard)
+        if database is not None:
+            endpoint = OutageGate(endpoint, database.is_ready)
         soap_dir.putChild(svc.name.encode("ascii"), SoapResource(reactor, threadpool, svc, endpoint))
     site = server.Site(root)
 

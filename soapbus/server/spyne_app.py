@@ -21,6 +21,8 @@ from spyne.server.wsgi import WsgiApplication
 
 from ..message.namespaces import MSG_ACCEPTED
 from ..profiles import Service
+from ..store import StoreUnavailable
+from . import outage
 
 CALL_KEY = "soapbus.call"
 OUTCOME_KEY = "soapbus.outcome"
@@ -43,7 +45,11 @@ class PreparsedSoap11(Soap11):
 def _operation_method(operation_name: str, processor):
     def method(ctx, _body):
         call = ctx.transport.req_env[CALL_KEY]
-        outcome = processor.process(call)
+        try:
+            outcome = processor.process(call)
+        except StoreUnavailable:  # the database went away under this request: 5.2 (server/outage.py)
+            outcome = outage.outage_outcome()
+            ctx.transport.resp_headers.update(outage.RETRY_HEADERS)
         ctx.transport.req_env[OUTCOME_KEY] = outcome
         ctx.transport.resp_code = HTTP_STATUS.get(outcome.status, f"{outcome.status} Status")
         return None

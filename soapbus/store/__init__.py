@@ -4,7 +4,9 @@ the transactional outbox (guaranteed delivery), event subscriptions and request 
 SQLAlchemy Core over SQLite (the default) or PostgreSQL, the same code for both. Synchronous
 and thread-safe: share one Store per process, open one unit of work per request.
 """
-from .errors import DuplicateObject, DuplicateRoute, DuplicateSubscription, StoreError, UnknownClaim, UnknownObject
+from .availability import Availability
+from .errors import (DuplicateObject, DuplicateRoute, DuplicateSubscription, StoreError, StoreUnavailable,
+                     UnknownClaim, UnknownObject)
 from .journal import JOURNAL_KINDS, JournalEntry
 from .objects import ObjectName, StoredObject
 from .outbox import OutboxItem
@@ -15,7 +17,8 @@ from .store import Clock, Store, UnitOfWork, utc_now
 __all__ = [
     "Store", "UnitOfWork", "Clock", "utc_now", "JournalEntry", "StoredObject", "ObjectName",
     "OutboxItem", "Subscription", "Route",
-    "StoreError", "DuplicateObject", "UnknownObject", "UnknownClaim", "DuplicateSubscription", "DuplicateRoute",
+    "Availability", "StoreError", "StoreUnavailable", "DuplicateObject", "UnknownObject", "UnknownClaim",
+    "DuplicateSubscription", "DuplicateRoute",
     "JOURNAL_KINDS", "DIRECTIONS", "OBJECT_STATUSES", "OUTBOX_KINDS", "OUTBOX_STATUSES", "DELIVERY_STYLES",
     "metadata",
 ]

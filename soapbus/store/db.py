@@ -30,10 +30,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.sql import Insert
 
+from .availability import unavailable_reason
+from .errors import StoreUnavailable
+
 # Connection execution option: the transaction about to begin will write.
 WRITE_OPTION = "soapbus_store_write"
 # Connection execution option: the connection runs single statements, each its own transaction.
 SINGLE_STATEMENT_OPTION = "soapbus_store_single_statement"
+
+# Seconds a PostgreSQL connection attempt may take (unless the URL sets connect_timeout): an
+# unreachable host must cost a worker thread seconds, not the operating system's TCP timeout.
+PG_CONNECT_TIMEOUT = 10
 
 # INSERT ... ON CONFLICT (claims, objects, replay memory) arrived in SQLite 3.24 (2018).
 MIN_SQLITE_VERSION = (3, 24, 0)
@@ -48,10 +55,26 @@ def make_store_engine(url: str, *, schema: str | None, busy_timeout: float,
     if backend == "sqlite":
         if schema is not None:
             raise ValueError("schema is a PostgreSQL option; SQLite stores are isolated by their file")
-        return _sqlite_engine(parsed, busy_timeout, durable_fsync)
-    if backend == "postgresql":
-        return _postgresql_engine(parsed, schema)
-    raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
+        engine = _sqlite_engine(parsed, busy_timeout, durable_fsync)
+    elif backend == "postgresql":
+        engine = _postgresql_engine(parsed, schema)
+    else:
+        raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
+    _raise_unavailable_as_such(engine)
+    return engine
+
+
+def _raise_unavailable_as_such(engine: Engine) -> None:
+    """Errors that mean the database cannot serve now surface as StoreUnavailable, wherever
+    they happen: in the store's own statements and in a handler's work inside a unit of work,
+    so that no layer mistakes an outage for a bug of its own (see soapbus.store.availability)."""
+
+    @event.listens_for(engine, "handle_error")
+    def _translate(context) -> StoreUnavailable | None:
+        if context.is_pre_ping:
+            return None  # the pool answers a failed ping by connecting afresh
+        reason = unavailable_reason(context.original_exception, disconnect=context.is_disconnect)
+        return StoreUnavailable(reason) if reason is not None else None
 
 
 def per_dialect(build: Callable[[Callable[..., Insert]], Insert]) -> dict[str, Insert]:
@@ -86,7 +109,8 @@ def check_schema_name(schema: str) -> str:
 
 def _postgresql_engine(url: URL, schema: str | None) -> Engine:
     # pre_ping: a worker that outlives a database restart gets a fresh connection, not an error.
-    engine = create_engine(url, pool_pre_ping=True)
+    connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": PG_CONNECT_TIMEOUT}
+    engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     if schema is not None:
         engine = engine.execution_options(schema_translate_map={None: check_schema_name(schema)})
     return engine

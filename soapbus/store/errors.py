@@ -51,3 +51,15 @@ class DuplicateRoute(StoreError):
         self.noun = noun
         self.verb = verb
         self.context = context
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or cannot take work now (connection refused or lost, server
+    shutting down, out of connections or disk, SQLite file locked past the busy timeout or not
+    openable). Whatever the unit of work did was rolled back, or — when the connection was lost
+    while committing — possibly committed whole; never half. `reason` is one line, fit for a
+    log, a health page or a 61968 Error."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason

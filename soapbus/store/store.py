@@ -13,11 +13,14 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
 
 from soapbus.message import Header
 
 from . import idempotency, journal, objects, outbox, replay, routing
+from .availability import Availability, unavailable_reason
 from .db import WRITE_OPTION, check_schema_name, make_store_engine, single_statement_engine
+from .errors import StoreUnavailable
 from .journal import JournalEntry
 from .objects import ObjectName, StoredObject
 from .outbox import OutboxItem
@@ -174,6 +177,7 @@ class Store:
         self._write_engine = self._engine.execution_options(**{WRITE_OPTION: True})
         self._read_engine = single_statement_engine(self._engine)
         self._open_units = threading.local()
+        self._availability = Availability(make_url(url).render_as_string(hide_password=True))
 
     @property
     def engine(self) -> Engine:
@@ -182,6 +186,11 @@ class Store:
     @property
     def schema(self) -> str | None:
         return self._schema
+
+    @property
+    def availability(self) -> Availability:
+        """Whether the database answered the last operations (see soapbus.store.availability)."""
+        return self._availability
 
     def close(self) -> None:
         """Close the pooled connections; the Store must not be used afterwards."""
@@ -197,18 +206,23 @@ class Store:
 
     def create_schema(self) -> None:
         """Create whatever is missing (the PostgreSQL schema, tables, indexes); safe to repeat."""
-        with self._engine.begin() as conn:
+        with self._watched(), self._engine.begin() as conn:
             if self._schema is not None:
                 conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{check_schema_name(self._schema)}"'))
             metadata.create_all(conn)
 
     def drop_schema(self) -> None:
         """Remove everything create_schema made: the whole PostgreSQL schema, or the tables."""
-        with self._engine.begin() as conn:
+        with self._watched(), self._engine.begin() as conn:
             if self._schema is not None:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{check_schema_name(self._schema)}" CASCADE'))
             else:
                 metadata.drop_all(conn)
+
+    def probe(self) -> None:
+        """Ask the database one trivial question; StoreUnavailable when it cannot answer."""
+        with self._reading() as conn:
+            conn.exec_driver_sql("SELECT 1")
 
     # ---------------------------------------------------------------- transactions
 
@@ -224,7 +238,7 @@ class Store:
         self._refuse_nested_unit()
         self._open_units.active = True
         try:
-            with self._write_engine.connect() as conn, conn.begin():
+            with self._watched(), self._write_engine.connect() as conn, conn.begin():
                 yield conn
         finally:
             self._open_units.active = False
@@ -238,8 +252,28 @@ class Store:
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
         """A connection for one read statement, outside any transaction (see single_statement_engine)."""
-        with self._read_engine.connect() as conn:
+        with self._watched(), self._read_engine.connect() as conn:
             yield conn
+
+    @contextmanager
+    def _watched(self) -> Iterator[None]:
+        """Report how the database work inside ended to the store's Availability, and raise
+        StoreUnavailable for anything that means the database cannot serve now (the engine
+        translates most of it already; a driver error raised outside SQLAlchemy's wrapping,
+        such as one from a connect hook, is translated here)."""
+        epoch = self._availability.epoch
+        try:
+            yield
+        except StoreUnavailable as exc:
+            self._availability.failed(epoch, exc.reason)
+            raise
+        except Exception as exc:
+            reason = unavailable_reason(exc)
+            if reason is None:
+                raise
+            self._availability.failed(epoch, reason)
+            raise StoreUnavailable(reason) from exc
+        self._availability.answered(epoch)
 
     # ---------------------------------------------------------------- journal queries
 
