@@ -77,9 +77,9 @@ def test_a_decompression_bomb_is_stopped_at_the_inflation_cap(server):
     before = status_kib(server.process.pid, "VmHWM")
     resp = post(server, generic_envelope(msg))
     grown_mib = (status_kib(server.process.pid, "VmHWM") - before) / 1024
+    print(f"decompression bomb: 1 GiB behind {len(bomb) / MIB:.1f} MB of gzip; peak RSS grew {grown_mib:.0f} MiB")
     code, reason = reply_of(resp)
     assert code == "3.1" and "inflates to more than 33554432 bytes" in reason, reason
-    print(f"decompression bomb: 1 GiB behind {len(bomb) / MIB:.1f} MB of gzip; peak RSS grew {grown_mib:.0f} MiB")
     assert grown_mib < 150, f"peak RSS grew {grown_mib:.0f} MiB for one bomb"
     # positive control: a small Compressed payload is inflated and processed
     small = m.Payload.compress(m.parse_bytes(
@@ -108,10 +108,10 @@ def test_eight_bodies_of_two_million_elements_at_once_are_refused_before_a_tree_
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda _: post(server, body), range(8)))
     grown_mib = (status_kib(server.process.pid, "VmHWM") - before) / 1024
+    print(f"8 x {len(body) / MIB:.1f} MB of 2,000,000 elements at once: peak RSS grew {grown_mib:.0f} MiB")
     for resp in answers:
         code, reason = reply_of(resp)
         assert code == "3.1" and "more than 100000 elements" in reason, reason
-    print(f"8 x {len(body) / MIB:.1f} MB of 2,000,000 elements at once: peak RSS grew {grown_mib:.0f} MiB")
     # The bodies themselves are buffered (8 x 7.6 MB, a copy each for the journal): about 130 MiB.
     # A tree of each would be about 8 x 190 MiB.
     assert grown_mib < 300, f"peak RSS grew {grown_mib:.0f} MiB"
