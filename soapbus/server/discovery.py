@@ -103,6 +103,27 @@ class DiscoveryPage(resource.Resource):
         return render_page(request, "discovery.html.j2", base=base, listing=endpoint_listing(base))
 
 
+class NotFound(resource.Resource):
+    """A 404 page saying what was not found (Twisted's NoResource pastes its text in unescaped)."""
+
+    isLeaf = True
+
+    def __init__(self, detail: str):
+        super().__init__()
+        self.detail = detail
+
+    def render(self, request):
+        request.setResponseCode(404)
+        return render_page(request, "not_found.html.j2", detail=self.detail)
+
+
+class Directory(resource.Resource):
+    """A folder of resources whose unknown names are answered with our 404 page."""
+
+    def getChild(self, name, request):
+        return NotFound(f"nothing at {request.path.decode('utf-8', 'replace')}")
+
+
 class SchemaListing(resource.Resource):
     isLeaf = True
 
@@ -117,9 +138,12 @@ class SchemaListing(resource.Resource):
 class SchemaFiles(static.File):
     """The xsd/ folder: the files as Twisted serves them, the folder's listing from our template."""
 
+    childNotFound = NotFound("no schema by that name")
+
     def directoryListing(self):
         return SchemaListing(sorted(self.listNames()))
 
 
-__all__ = ["base_url", "service_urls", "endpoint_listing", "DiscoveryPage", "SchemaFiles", "templates",
+__all__ = ["base_url", "service_urls", "endpoint_listing", "DiscoveryPage", "SchemaFiles", "NotFound", "Directory",
+           "templates",
            "authority_from_host_header"]

@@ -14,7 +14,7 @@ from ..profiles import Service, services
 from ..profiles import wsdl as wsdl_builder
 from ..profiles import xsd_dir
 from .admin import admin_resource
-from .discovery import DiscoveryPage, SchemaFiles, base_url, endpoint_listing, service_urls
+from .discovery import Directory, DiscoveryPage, NotFound, SchemaFiles, base_url, endpoint_listing, service_urls
 from .wsgi import SoapEndpoint
 from .wsgi_host import TOO_LARGE_KEY, render_in_pool
 
@@ -80,12 +80,12 @@ class SoapResource(resource.Resource):
         return b"POST a SOAP 1.1 message here, or GET ?wsdl\n"
 
 
-class WsdlDirectory(resource.Resource):
+class WsdlDirectory(Directory):
     def getChild(self, name, request):
         stem = name.decode("utf-8", "replace").removesuffix(".wsdl")
         service = next((s for s in services() if s.name == stem), None)
         if service is None:
-            return resource.NoResource(f"no WSDL named {name.decode('utf-8', 'replace')}")
+            return NotFound(f"no WSDL named {name.decode('utf-8', 'replace')}")
         return _WsdlPage(service)
 
 
@@ -116,7 +116,7 @@ def build_site(reactor, threadpool, processor, max_body_bytes: int, guard, datab
     from .health import health_resource
     from .outage import OutageGate
 
-    root = resource.Resource()
+    root = Directory()
     root.putChild(b"", DiscoveryPage())
     root.putChild(b"index.html", DiscoveryPage())
     root.putChild(b"endpoints.json", EndpointsJson())
@@ -127,7 +127,7 @@ def build_site(reactor, threadpool, processor, max_body_bytes: int, guard, datab
     root.putChild(b"admin", admin_resource(reactor, threadpool, processor.store))
     if database is not None:
         root.putChild(b"health", health_resource(database))
-    soap_dir = resource.Resource()
+    soap_dir = Directory()
     root.putChild(b"soap", soap_dir)
     for svc in services():
         endpoint = SoapEndpoint(svc, spyne_app.build(svc, processor), processor, max_body_bytes, guard)
