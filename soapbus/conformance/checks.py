@@ -17,10 +17,11 @@ from lxml import etree
 from ..message import codes as reply_codes
 from ..message import namespaces, soap
 from ..profiles import NOUNS, validate_documents, validate_message
+from ..profiles.schemaset import SchemaSetError
 from ..profiles.validate import compiled_schema
 from ..security import SecurityFault, Verifier
 from .exchange import Exchange, normalize
-from .model import FAIL, PASS, SKIP, Outcome
+from .model import FAIL, NOT_APPLICABLE, PASS, SKIPPED, Outcome
 
 MSG = namespaces.MSG
 _UNSEEN = object()
@@ -40,8 +41,8 @@ def _out(ok: bool, message: str, **evidence) -> Outcome:
     return Outcome(PASS if ok else FAIL, message, evidence=evidence)
 
 
-def _skip(message: str) -> Outcome:
-    return Outcome(SKIP, message)
+def _not_applicable(message: str, **evidence) -> Outcome:
+    return Outcome(NOT_APPLICABLE, message, evidence=evidence)
 
 
 def _no_message(subject: Exchange) -> Outcome | None:
@@ -59,40 +60,78 @@ def _no_message(subject: Exchange) -> Outcome | None:
 def check_schema(params, subject: Exchange, ctx) -> Outcome:
     which = params["schema"]
     if subject.fault is not None:
-        return _skip(f"the answer is a SOAP fault ({subject.fault.code}), not a 61968 message")
+        return _not_applicable(f"the answer is a SOAP fault ({subject.fault.code}), not a 61968 message")
     if subject.element is None:
         return _out(False, f"no 61968 message to validate: {subject.parse_problem or subject.summary()}")
     if which == "message":
         problems = validate_message(normalize(subject.element))
         return _out(not problems, "valid against Message.xsd" if not problems else
                     f"does not validate against Message.xsd: {problems[0]}", problems=problems[:10])
-    noun_name = getattr(subject.header, "noun", None)
-    noun = NOUNS.get(noun_name or "")
+    noun_name = getattr(subject.header, "noun", None) or ""
     if which == "noun":
-        ns = etree.QName(subject.element).namespace
-        if noun is None:
-            return _skip(f"no message schema for noun {noun_name!r} in the harness")
-        if ns != noun.message_ns:
-            return _skip(f"the answer is not a typed {noun.name} carrier (namespace {ns}); Message.xsd judges it")
+        return _carrier_schema(subject, noun_name, ctx)
+    return _payload_schema(subject, noun_name, ctx)
+
+
+def _carrier_schema(subject: Exchange, noun_name: str, ctx) -> Outcome:
+    """A typed carrier against soapbus's <Noun>Message.xsd, or where soapbus has none for its namespace,
+    against the schemas the target's WSDL carries (which declare the carrier's element)."""
+    ns = etree.QName(subject.element).namespace
+    noun = NOUNS.get(noun_name)
+    if noun is not None and ns == noun.message_ns:
         schema = compiled_schema(noun.message_xsd)
         ok = schema.validate(etree.fromstring(etree.tostring(subject.element)))
         problems = [f"line {e.line}: {e.message}" for e in schema.error_log][:10]
         return _out(ok, f"valid against {noun.message_xsd}" if ok else
                     f"does not validate against {noun.message_xsd}: {problems[0]}", problems=problems)
-    # payload: the profile documents against the noun's profile
+    if ns in (namespaces.MSG, namespaces.MSG_WWW, namespaces.ABSTRACT) or not ns:
+        return _not_applicable(f"the answer is not a typed carrier (namespace {ns}); Message.xsd judges it")
+    schemas = _target_schemas(ctx)
+    if schemas is None or schemas.component("element", subject.element.tag) is None:
+        return _not_applicable(f"neither soapbus nor the target's WSDL declares the carrier {subject.element.tag}")
+    problems = _validate(schemas, subject.element)
+    return _out(not problems, "valid against the target's WSDL schema" if not problems else
+                f"does not validate against the target's own WSDL schema: {problems[0]}", problems=problems[:10])
+
+
+def _payload_schema(subject: Exchange, noun_name: str, ctx) -> Outcome:
+    """The payload's documents against soapbus's profile of the noun where the documents are in its
+    namespace, else against the target's WSDL schema where that declares them."""
     payload = getattr(subject.message, "payload", None)
     if payload is None:
-        return _skip("the message carries no Payload")
-    if noun is None:
-        return _skip(f"no profile schema for noun {noun_name!r} in the harness")
+        return _not_applicable("the message carries no Payload")
     try:
         documents = payload.expanded_documents()
     except Exception as exc:  # a Compressed payload that does not inflate
         return _out(False, f"the Payload cannot be read: {exc}")
-    errors = validate_documents(noun.name, documents)
-    return _out(not errors, f"payload valid against {noun.profile_xsd}" if not errors else
-                f"payload does not validate against {noun.profile_xsd}: {errors[0].reason}",
-                problems=[e.reason for e in errors[:10]])
+    noun = NOUNS.get(noun_name)
+    if noun is not None and documents and all(etree.QName(d).namespace == namespaces.profile_ns(noun.name)
+                                              for d in documents):
+        errors = validate_documents(noun.name, documents)
+        return _out(not errors, f"payload valid against {noun.profile_xsd}" if not errors else
+                    f"payload does not validate against {noun.profile_xsd}: {errors[0].reason}",
+                    problems=[e.reason for e in errors[:10]])
+    schemas = _target_schemas(ctx)
+    undeclared = [d.tag for d in documents if schemas is None or schemas.component("element", d.tag) is None]
+    if not documents or undeclared:
+        return _not_applicable(f"no schema for {', '.join(undeclared) or 'an empty payload'}: soapbus has no profile "
+                               f"in that namespace and the target's WSDL declares none")
+    problems = [p for d in documents for p in _validate(schemas, d)]
+    return _out(not problems, "payload valid against the target's WSDL schema" if not problems else
+                f"payload does not validate against the target's own WSDL schema: {problems[0]}",
+                problems=problems[:10])
+
+
+def _target_schemas(ctx):
+    payloads = getattr(ctx, "payloads", None)
+    return payloads.target_schemas() if payloads is not None else None
+
+
+def _validate(schemas, element) -> list[str]:
+    try:
+        return schemas.validate(element)
+    except SchemaSetError as exc:
+        raise ValueError(f"the target's WSDL schemas do not compile: {exc}") from None
 
 
 # ---------------------------------------------------------------- xpath
@@ -211,7 +250,7 @@ def check_semantics(params, subject: Exchange, ctx) -> Outcome:
         return bad
     reply = subject.reply
     if reply is None:
-        return _skip(f"a {subject.message.kind} has no Reply")
+        return _not_applicable(f"a {subject.message.kind} has no Reply")
     found = subject.codes()
     problems = []
     unknown = [c for c in found if c not in reply_codes.CODES]
@@ -242,7 +281,7 @@ def check_correlation(params, subject: Exchange, ctx) -> Outcome:
     origin = subject.origin or subject
     request = origin.request_message
     if request is None or getattr(request, "header", None) is None:
-        return _skip("no request to correlate with")
+        return _not_applicable("no request to correlate with")
     expected = request.header.correlation_id or request.header.message_id
     found = subject.header.correlation_id
     how = "its CorrelationID" if request.header.correlation_id else "its MessageID (it had no CorrelationID)"
@@ -355,6 +394,29 @@ def check_mrids(params, subject: list, ctx) -> Outcome:
                 found=found, expected=want)
 
 
+def check_acknowledged(params, subject: Exchange, ctx) -> Outcome:
+    """An asynchronous request is acknowledged with OK 0.3; a complete synchronous answer is allowed too
+    (asynchronous replies are optional), which makes the asynchronous checks not applicable."""
+    bad = _no_message(subject)
+    if bad:
+        return bad
+    reply = subject.reply
+    if reply is None:
+        return _out(False, f"expected a reply, got a {subject.message.kind}")
+    found = subject.summary()
+    codes = subject.codes()
+    if reply.result == reply_codes.OK and "0.3" in codes:
+        return _out(True, f"acknowledged with {found}", found=found)
+    payload = getattr(subject.message, "payload", None)
+    if reply.result in (reply_codes.OK, reply_codes.PARTIAL) and (payload is not None or "0.0" in codes
+                                                                   or "0.1" in codes or "0.2" in codes):
+        return _not_applicable(f"the target answered the asynchronous request synchronously ({found}"
+                               f"{' with a Payload' if payload is not None else ''}): asynchronous replies are "
+                               "optional in IEC 61968-100, so the checks of them do not apply", found=found)
+    return _out(False, f"answered {found}, expected OK 0.3 (acknowledged) or a complete synchronous reply",
+                found=found, expected="OK 0.3")
+
+
 # ---------------------------------------------------------------- refusals and faults
 
 
@@ -395,7 +457,7 @@ def check_same_reply(params, subject: Exchange, ctx) -> Outcome:
         return bad
     first = ctx.exchange_of(params["same_reply"])
     if first is None or first.reply is None:
-        return _skip(f"step {params['same_reply']} has no reply to compare with")
+        return _not_applicable(f"step {params['same_reply']} has no reply to compare with")
     a, b = first.reply, subject.reply
     if b is None:
         return _out(False, f"expected a reply, got a {subject.message.kind}")
@@ -419,7 +481,7 @@ def check_max_seconds(params, subject: Exchange, ctx) -> Outcome:
 def check_signed(params, subject: Exchange, ctx) -> Outcome:
     trust = ctx.keys.trust
     if trust is None:
-        return _skip("no --trust given: the harness cannot verify signatures")
+        return Outcome(SKIPPED, "no --trust given: the harness cannot verify signatures")
     if subject.error or not subject.response:
         return _out(False, f"no answer to verify ({subject.summary()})")
     if subject.fault is not None:
@@ -493,6 +555,8 @@ KINDS: dict[str, Kind] = {
     "timestamp": Kind(check_timestamp, frozenset(), doc="Header/Timestamp is an xs:dateTime with a zone"),
     "payload": Kind(check_payload, frozenset({"root"}), doc="present | absent"),
     "mrids": Kind(check_mrids, frozenset({"exact"}), collective=True, doc="the payload(s) name these objects"),
+    "acknowledged": Kind(check_acknowledged, frozenset(), doc="OK 0.3; a complete synchronous reply makes the "
+                                                             "step not applicable (asynchronous replies are optional)"),
     "fault": Kind(check_fault, frozenset({"code_prefix"}), doc="the answer is a SOAP Fault"),
     "refused": Kind(check_refused, frozenset(), doc="a SOAP Fault, FAILED, or an HTTP error status"),
     "answered": Kind(check_answered, frozenset(), doc="a readable SOAP answer arrived"),

@@ -23,7 +23,12 @@ class TemplateError(ConformanceError):
 
 
 class Skip(Exception):
-    """Raised while evaluating: the step or suite does not apply to this target; the text says why."""
+    """Raised while evaluating: the step or suite is not judged; the text says why, `verdict` how
+    (not applicable by default; blocked, skipped or error where the runner knows better)."""
+
+    def __init__(self, reason: str, verdict: str = "not applicable"):
+        super().__init__(reason)
+        self.verdict = verdict
 
 
 __all__ = ["ConformanceError", "SuiteError", "TargetError", "KeyMaterialError", "TemplateError", "Skip"]

@@ -15,7 +15,7 @@ import requests
 from lxml import etree
 
 from .. import message as m
-from ..message import MessageError, namespaces, soap
+from ..message import MessageError, namespaces, shapes, soap
 
 MSG = namespaces.MSG
 
@@ -36,6 +36,8 @@ class Exchange:
     origin: "Exchange | None" = None
     received_at: float = field(default_factory=time.time)
     notes: list[str] = field(default_factory=list)  # how the request was made (signed, tampered ...)
+    unsigned: bytes | None = None  # the envelope before signing, to re-deliver it with a fresh signature
+    signing: str = "none"  # how it was signed (messages.signed's mode)
 
     # ------------------------------------------------------------ views of the answer
 
@@ -56,13 +58,13 @@ class Exchange:
         if not self.response:
             return f"HTTP {self.status} with an empty body"
         try:
-            unwrapped = soap.unwrap(self.response)
+            unwrapped = soap.unwrap(self.response, versions=soap.ANY_VERSION)
         except MessageError as exc:
-            return f"not a SOAP 1.1 envelope: {exc.reason}"
+            return f"not a SOAP envelope: {exc.reason}"
         if soap.read_fault(unwrapped.envelope) is not None:
             return None
         try:
-            m.parse(unwrapped.message)
+            m.parse(shapes.standard(unwrapped.message))
         except MessageError as exc:
             return f"not a 61968 message: {exc.reason}"
         return None
@@ -70,7 +72,7 @@ class Exchange:
     @cached_property
     def fault(self) -> soap.Fault | None:
         env = self.envelope
-        if env is None or env.tag != soap.ENV:
+        if env is None or soap.version_of(env) is None:
             return None
         return soap.read_fault(env)
 
@@ -80,7 +82,7 @@ class Exchange:
         if self.envelope is None or self.fault is not None:
             return None
         try:
-            return soap.unwrap_element(self.envelope).message
+            return soap.unwrap_element(self.envelope, soap.ANY_VERSION).message
         except MessageError:
             return None
 
@@ -90,7 +92,7 @@ class Exchange:
         if self.element is None:
             return None
         try:
-            return m.parse(self.element)
+            return m.parse(shapes.standard(self.element))  # a vendor's wrappers and namespaces read as the standard's
         except MessageError:
             return None
 
@@ -131,13 +133,12 @@ def normalize(element: etree._Element) -> etree._Element:
     Header/Reply/Payload sit in the per-noun namespace) and the `www.iec.ch` spelling both
     become what Message.xsd declares, so one schema and one set of XPaths judge every answer.
     """
-    kind = m.kind_of(element)
-    carrier_ns = etree.QName(element).namespace
-    copy = etree.fromstring(etree.tostring(element))
+    standard = shapes.standard(element)  # wrappers removed, parts and fields in MSG whatever the target's namespaces
+    kind = m.kind_of(standard)
+    copy = etree.fromstring(etree.tostring(standard))
     copy.tag = f"{{{MSG}}}{kind}"
     for el in copy.iter(etree.Element):
-        ns = etree.QName(el).namespace
-        if ns == namespaces.MSG_WWW or (el.getparent() is copy and ns == carrier_ns):
+        if etree.QName(el).namespace == namespaces.MSG_WWW:
             el.tag = f"{{{MSG}}}{etree.QName(el).localname}"
     etree.cleanup_namespaces(copy)
     return copy
@@ -145,7 +146,7 @@ def normalize(element: etree._Element) -> etree._Element:
 
 def post(url: str, body: bytes, soap_action: str, timeout: float, step: str,
          session: requests.Session | None = None) -> Exchange:
-    headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{soap_action}"'}
+    headers = soap.http_headers(soap_action, _soap_version(body))
     exchange = Exchange(step=step, url=url, soap_action=soap_action, request=body)
     started = time.perf_counter()
     try:
@@ -158,6 +159,14 @@ def post(url: str, body: bytes, soap_action: str, timeout: float, step: str,
         exchange.content_type = resp.headers.get("Content-Type", "")
     exchange.elapsed = time.perf_counter() - started
     return exchange
+
+
+def _soap_version(body: bytes) -> str:
+    """The SOAP version of the envelope being sent (its HTTP headers follow it); 1.1 for anything unreadable."""
+    try:
+        return soap.version_of(m.parse_bytes(body, "request")) or "1.1"
+    except MessageError:
+        return "1.1"
 
 
 def _transport_reason(exc: requests.RequestException) -> str:

@@ -74,9 +74,30 @@ def xml_from(spec: dict, scope: Scope, suite_path: str, what: str) -> etree._Ele
         raise TemplateError(f"{what}: the rendered template is not XML: {exc.reason}") from None
 
 
-def payload_part(spec: dict | None, scope: Scope, suite_path: str) -> m.Payload | None:
+def payload_part(spec: dict | None, scope: Scope, suite_path: str, objects=None) -> tuple[m.Payload | None, str | None]:
+    """The Payload a step sends, and where its document came from (for the report)."""
     if not spec:
-        return None
+        return None, None
+    if "object" in spec:
+        return _object_payload(spec, scope, suite_path, objects)
+    return _plain_payload(spec, scope, suite_path), None
+
+
+def _object_payload(spec: dict, scope: Scope, suite_path: str, objects) -> tuple[m.Payload, str]:
+    """`object: NOUN`: an object of that noun from the run's payload sources (see payloads.py)."""
+    if objects is None:
+        raise SuiteError("payload: object needs the run's payload sources (run the suite through soapbus.conformance)")
+    local = scope.child(**render(spec.get("vars") or {}, scope))
+    noun = str(render(spec["object"], scope))
+    mrid = local.values.get("mrid")
+    found = objects.document(noun, None if mrid is None else str(mrid), local, suite_path,
+                             invalid=bool(render(spec.get("invalid", False), scope)))
+    if spec.get("compressed"):
+        return m.Payload.compress(found.element), found.origin
+    return m.Payload(documents=[found.element], format="XML"), found.origin
+
+
+def _plain_payload(spec: dict, scope: Scope, suite_path: str) -> m.Payload:
     if "operation_set" in spec:
         return m.Payload(operation_set=xml_from(spec["operation_set"], scope, suite_path, "payload.operation_set"))
     if "ids" in spec:
@@ -105,7 +126,7 @@ def envelope_bytes(route, msg, remove: list[str] | None) -> tuple[etree._Element
                 removed = True
         if not removed:
             raise SuiteError(f"remove: the message has no Header/{name} to remove")
-    env = soap.envelope(body_child)
+    env = soap.envelope(body_child, version=getattr(route, "soap_version", "1.1"))
     return env, soap.to_bytes(env)
 
 
@@ -114,7 +135,7 @@ def signed(env: etree._Element, mode: str, keys) -> tuple[bytes, str]:
     if mode == "none":
         return soap.to_bytes(env), "unsigned"
     if keys.client is None:
-        raise Skip("no --client-cert/--client-key given: the harness cannot sign")
+        raise Skip("no --client-cert/--client-key given: the harness cannot sign", verdict="skipped")
     env = copy.deepcopy(env)
     if mode == "client":
         return soap.to_bytes(sign_envelope(env, keys.client)), "signed with the client key"

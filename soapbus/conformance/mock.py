@@ -26,7 +26,7 @@ from .errors import ConformanceError, TemplateError
 from .exchange import Exchange
 from .keys import KeyMaterial
 from .messages import xml_from
-from .model import ERROR, CheckResult, Outcome, RunResult, Suite
+from .model import BLOCKED, ERROR, CheckResult, Outcome, RunResult, Suite
 from .templating import Scope, render
 
 _SERVICE = re.compile(r"^/soap/([A-Za-z0-9_]+)$")
@@ -117,7 +117,7 @@ class MockEndpoint:
             self._judge(assertion, received, ctx, results)
         for result in results.values():
             if not result.outcomes:
-                result.outcomes.append(Outcome("skip", "no request arrived to judge"))
+                result.outcomes.append(Outcome(BLOCKED, "no request arrived to judge (see client.requests-arrived)"))
         return RunResult(targets=[self.url], suites=[self.suite.name], checks=list(results.values()),
                          started=self.started, finished=datetime.now(timezone.utc), role="client",
                          notes=[f"mock endpoint: {self.url}", f"{len(received)} request(s) received"])

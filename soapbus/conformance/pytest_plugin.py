@@ -4,9 +4,11 @@
 
 adds one test item per check of the chosen suites (all shipped server suites by default);
 the suites run once, when the first item runs, and each item reports its check's verdict:
-pass, fail (with the rule, its source and the evidence) or skip (with the reason). The
-`soapbus_conformance` fixture runs suites from a test: `soapbus_conformance(["envelope"])`
-returns the RunResult.
+pass; fail or error (with the rule, its source and the evidence); blocked, not applicable or
+skipped as a pytest skip whose reason starts with the verdict. One more item,
+`soapbus-conformance::min-checks`, fails when fewer checks than `--soapbus-min-checks` (default 1)
+were judged, so that a run that judged nothing is not green. The `soapbus_conformance` fixture
+runs suites from a test: `soapbus_conformance(["envelope"])` returns the RunResult.
 
 Loaded by its entry point once installed, or with `-p soapbus.conformance.pytest_plugin`, or
 `pytest_plugins = ["soapbus.conformance.pytest_plugin"]` in a conftest.py.
@@ -17,7 +19,8 @@ import pytest
 
 from .api import load_suites, run
 from .errors import ConformanceError
-from .model import ERROR, FAIL, SKIP
+from .context import PREREQUISITE
+from .model import ERROR, FAIL, JUDGED
 
 
 def pytest_addoption(parser):
@@ -36,6 +39,10 @@ def pytest_addoption(parser):
                     help="the callback listener is subscribed to the target's events (out of band)")
     group.addoption("--soapbus-var", action="append", default=[], metavar="NAME=VALUE", help="override a suite variable")
     group.addoption("--soapbus-report", default=None, metavar="DIR", help="also write junit.xml and report.html here")
+    group.addoption("--soapbus-payload", action="append", default=[], metavar="NOUN=FILE",
+                    help="a document of NOUN to send where a suite needs an object of it (repeatable)")
+    group.addoption("--soapbus-min-checks", type=int, default=1, metavar="N",
+                    help="fail the min-checks item when fewer checks than this were judged (default 1)")
 
 
 def _options(config) -> dict:
@@ -45,7 +52,13 @@ def _options(config) -> dict:
         if not sep:
             raise pytest.UsageError(f"--soapbus-var {pair!r}: write NAME=VALUE")
         variables[name.strip()] = value
-    return dict(client_cert=config.getoption("soapbus_client_cert"), client_key=config.getoption("soapbus_client_key"),
+    payloads = {}
+    for pair in config.getoption("soapbus_payload"):
+        noun, sep, file = pair.partition("=")
+        if not sep or not noun.strip():
+            raise pytest.UsageError(f"--soapbus-payload {pair!r}: write NOUN=FILE")
+        payloads[noun.strip()] = file
+    return dict(payloads=payloads, min_checks=config.getoption("soapbus_min_checks"),client_cert=config.getoption("soapbus_client_cert"), client_key=config.getoption("soapbus_client_key"),
                 trust=config.getoption("soapbus_trust"), source=config.getoption("soapbus_source"),
                 callback_host=config.getoption("soapbus_callback_host"),
                 subscribed=config.getoption("soapbus_subscribed"), variables=variables)
@@ -88,10 +101,13 @@ class ConformanceItem(pytest.Item):
         self.shared = shared
 
     def runtest(self):
-        check = self.shared.result().check(self.check_id)
+        try:
+            check = self.shared.result().check(self.check_id)
+        except KeyError:
+            pytest.skip(f"not applicable: the run had no {self.check_id} to judge")
         self.user_properties.extend([("rule", check.spec.rule), ("source", check.spec.source)])
-        if check.verdict == SKIP:
-            pytest.skip(check.reason)
+        if check.verdict not in (*JUDGED, ERROR):
+            pytest.skip(f"{check.verdict}: {check.reason}")
         if check.verdict in (FAIL, ERROR):
             lines = [f"{check.id} {check.verdict.upper()}: {check.spec.rule}", f"source: {check.spec.source}"]
             for outcome in check.outcomes:
@@ -111,6 +127,27 @@ class ConformanceItem(pytest.Item):
         return self.suite, None, f"soapbus conformance {self.check_id}"
 
 
+class MinChecksItem(pytest.Item):
+    """Fails when the run judged fewer checks than --soapbus-min-checks: nothing failing is not a pass."""
+
+    def __init__(self, *, shared: _SharedRun, **kw):
+        super().__init__(**kw)
+        self.shared = shared
+
+    def runtest(self):
+        result = self.shared.result()
+        if result.judged < result.min_checks:
+            raise ConformanceFailure(result.conclusion())
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, ConformanceFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return "soapbus conformance", None, "soapbus conformance: enough checks judged"
+
+
 def pytest_collection_modifyitems(session, config, items):
     if not config.getoption("soapbus_target"):
         return
@@ -119,10 +156,13 @@ def pytest_collection_modifyitems(session, config, items):
     except ConformanceError as exc:
         raise pytest.UsageError(str(exc)) from None
     shared = _SharedRun(config, suites)
+    items.append(ConformanceItem.from_parent(session, name=f"soapbus-conformance::prerequisites::{PREREQUISITE.id}",
+                                             suite="prerequisites", check_id=PREREQUISITE.id, shared=shared))
     for suite in suites:
         for check_id in suite.checks:
             items.append(ConformanceItem.from_parent(session, name=f"soapbus-conformance::{suite.name}::{check_id}",
                                                      suite=suite.name, check_id=check_id, shared=shared))
+    items.append(MinChecksItem.from_parent(session, name="soapbus-conformance::min-checks", shared=shared))
 
 
 @pytest.fixture

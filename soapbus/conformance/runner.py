@@ -1,28 +1,38 @@
-"""Running suites against a target: steps in order, assertions on what came back, verdicts per check."""
+"""Running suites against a target: steps in order, assertions on what came back, verdicts per check.
+
+A step runs only when what it needs holds; otherwise its assertions get the verdict that says why:
+
+* not applicable: the target does not offer the operation (its WSDLs lack it, or it answered a valid
+  request with 2.9 / 2.5), or an optional pattern it was about was answered another allowed way
+  (an asynchronous request answered synchronously);
+* blocked: a step it depends on failed, or the noun's prerequisite (a standard request is accepted at
+  all, `context.RunContext.require_accepted`) failed; the reason is that one root cause, unchanged,
+  however long the chain;
+* skipped: the user left it out (no keys, no --subscribed);
+* error: the harness could not run it (a suite mistake, an unreachable callback listener).
+
+A step depends on the steps its expressions read (`${steps.X...}`), the step it re-delivers or waits
+for, and those it names in `requires`.
+"""
 from __future__ import annotations
 
-import ipaddress
 import traceback
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
-
-import requests
 
 from .. import message as m
-from ..message import codes as reply_codes
 from ..message import verbs
-from . import messages
+from . import actions, messages
 from .checks import KINDS
+from .context import NOT_OFFERED_CODES, RunContext, StepRecord
 from .errors import ConformanceError, Skip, SuiteError, TemplateError
 from .exchange import Exchange, post
-from .keys import KeyMaterial
-from .listener import Listener
-from .model import ERROR, SKIP, Assertion, CheckResult, Outcome, Step, Suite
-from .targets import Targets
+from .model import (BLOCKED, ERROR, FAIL, NOT_APPLICABLE, PASS, SKIPPED, Assertion, CheckResult, Outcome, Step,
+                    Suite, rank)
+from .suites import expand_foreach, instantiate
 from .templating import Scope, render, steps_referenced
 
 DEFAULT_SOURCE = "soapbus-conformance"
+_OPTION_NEEDS = ("signing", "trust", "subscribed", "callback")
 
 
 class Progress:
@@ -41,32 +51,6 @@ class Progress:
         pass
 
 
-@dataclass
-class StepRecord:
-    exchanges: list[Exchange] = field(default_factory=list)
-    skipped: str | None = None
-    mark: int = 0  # listener position when the step ran
-
-
-@dataclass
-class RunContext:
-    targets: Targets
-    keys: KeyMaterial
-    listener: Listener | None
-    subscribed: bool
-    source: str
-    timeout: float
-    variables: dict
-    message_ids: dict = field(default_factory=dict)
-    probes: dict = field(default_factory=dict)
-    records: dict = field(default_factory=dict)
-    session: requests.Session = field(default_factory=requests.Session)
-
-    def exchange_of(self, step_id: str) -> Exchange | None:
-        record = self.records.get(step_id)
-        return record.exchanges[0] if record and record.exchanges else None
-
-
 class SuiteRunner:
     def __init__(self, suite: Suite, ctx: RunContext, progress: Progress):
         self.suite = suite
@@ -74,6 +58,8 @@ class SuiteRunner:
         self.progress = progress
         self.results = {cid: CheckResult(spec, suite.name) for cid, spec in suite.checks.items()}
         self._ids: dict[tuple, str] = {}
+        self.steps: list[Step] = []
+        self._own_outcomes: set[int] = set()  # ids of the outcomes of the judged step's own expectations
 
     # ------------------------------------------------------------ the suite
 
@@ -81,29 +67,52 @@ class SuiteRunner:
         self.progress.suite_start(self.suite)
         self.ctx.records = {}
         try:
+            self._check_needs(self.suite.needs, Scope(), only=_OPTION_NEEDS)
             scope = self._suite_scope()
-            reason = self._unmet(self.suite.needs, scope)
+            self._check_needs(self.suite.needs, scope)
+            self.steps = self._expand(scope)
         except Skip as skip:
-            reason = str(skip)
+            self._all(skip.verdict, f"suite {self.suite.name}: {skip}")
+            return self._finish()
         except (TemplateError, SuiteError) as exc:
             self._all(ERROR, f"suite {self.suite.name}: {exc}")
             return self._finish()
-        if reason:
-            self._all(SKIP, f"suite skipped: {reason}")
-            return self._finish()
-        for step in self.suite.steps:
+        for step in self.steps:
             self._run_step(step, scope)
         return self._finish()
 
+    def _expand(self, scope: Scope) -> list[Step]:
+        """The suite's steps with run-time foreach patterns expanded (`foreach: {noun: "${nouns()}"}`)."""
+        out = []
+        for step in self.suite.steps:
+            if step.foreach is None:
+                out.append(step)
+                continue
+            items = expand_foreach(render(step.foreach, scope), step.where)
+            out.extend(instantiate(step, item) for item in items)
+        seen = set()
+        for step in out:
+            if step.id in seen:
+                raise SuiteError(f"{step.where}: step id {step.id!r} is used twice")
+            seen.add(step.id)
+        return out
+
     def _finish(self) -> list[CheckResult]:
         results = list(self.results.values())
-        skipped = [f"{sid}: {r.skipped}" for sid, r in self.ctx.records.items() if r.skipped]
         for result in results:
             if not result.outcomes:
-                why = skipped[0] if skipped else "no step produced anything for it to judge"
-                result.outcomes.append(Outcome(SKIP, f"nothing to judge ({why})"))
+                verdict, why = self._why_nothing_judged()
+                result.outcomes.append(Outcome(verdict, why))
         self.progress.suite_end(self.suite, results)
         return results
+
+    def _why_nothing_judged(self) -> tuple[str, str]:
+        """For a check no step produced an outcome for: the most telling reason among the steps that did not run."""
+        for verdict in (BLOCKED, ERROR, NOT_APPLICABLE, SKIPPED):
+            for record in self.ctx.records.values():
+                if record.verdict == verdict:
+                    return (BLOCKED if verdict == ERROR else verdict), record.reason or verdict
+        return NOT_APPLICABLE, "no step of this suite produced anything for it to judge against this target"
 
     def _all(self, verdict: str, message: str) -> None:
         for result in self.results.values():
@@ -114,8 +123,11 @@ class SuiteRunner:
             "uuid": m.new_message_id,
             "now": lambda offset=0: m.format_time(datetime.now(timezone.utc) + timedelta(seconds=float(offset))),
             "first_offered": self._first_offered,
-            "offers": lambda verb, noun: self.ctx.targets.offers(verb, noun),
+            "offers": self.ctx.offers,
             "id": self._stable_id,
+            "nouns": self.ctx.nouns,
+            "best_noun": self.ctx.best_noun,
+            "signed_noun": self._signed_noun,
         }
         values = {"steps": {}, "source": self.ctx.source,
                   "listener_url": self.ctx.listener.url if self.ctx.listener else None}
@@ -135,50 +147,57 @@ class SuiteRunner:
         return self._ids[key]
 
     def _first_offered(self, verb, *nouns):
-        for noun in nouns:
-            if self.ctx.targets.offers(verb, noun):
+        """The first of these nouns (all the target's, when none are named) the target offers the verb for."""
+        for noun in nouns or self.ctx.nouns():
+            if self.ctx.offers(verb, noun):
                 return noun
-        raise Skip(f"the target's WSDLs offer {verb} for none of {', '.join(nouns)}")
+        raise Skip(f"the target offers {verb} for none of {', '.join(nouns) if nouns else 'its nouns'}")
+
+    def _signed_noun(self):
+        """The first noun offering create and get whose unsigned get the target refuses."""
+        candidates = [n for n in self.ctx.nouns() if self.ctx.offers("create", n) and self.ctx.offers("get", n)]
+        reasons = []
+        for noun in candidates:
+            problem = self._signing_probe(noun)
+            if problem is None:
+                return noun
+            reasons.append(problem)
+        raise Skip(reasons[0] if len(reasons) == 1 else
+                   f"the target does not require signed requests for any of {', '.join(candidates) or 'its nouns'} "
+                   "(an unsigned get of each was answered): the refusal checks do not apply")
 
     # ------------------------------------------------------------ needs
 
-    def _unmet(self, needs: dict, scope: Scope) -> str | None:
-        needs = render(needs, scope)
+    def _check_needs(self, needs: dict, scope: Scope, only=None) -> None:
+        """Raise Skip with the verdict that says why a need is unmet (see the module's docstring)."""
+        wanted = {k: v for k, v in needs.items() if only is None or k in only}
+        needs = render(wanted, scope)
+        if needs.get("signing") and self.ctx.keys.client is None:
+            raise Skip("no --client-cert/--client-key given: the harness cannot sign requests", verdict=SKIPPED)
+        if needs.get("trust") and self.ctx.keys.trust is None:
+            raise Skip("no --trust given: the harness cannot verify signed answers", verdict=SKIPPED)
+        if needs.get("subscribed") and not self.ctx.subscribed:
+            raise Skip("the callback listener is not known to be subscribed to the target's events: subscribe "
+                       f"{self.ctx.listener.url if self.ctx.listener else 'the listener'} out of band and run with "
+                       "--subscribed", verdict=SKIPPED)
+        if needs.get("callback"):
+            problem = actions.callback_problem(self.ctx)
+            if problem:
+                raise problem
         for op in needs.get("operations") or []:
             verb, _, noun = str(op).partition(" ")
-            if not self.ctx.targets.offers(verb, noun.strip()):
-                return f"the target's WSDLs do not offer {verb} {noun.strip()}"
-        if needs.get("signing") and self.ctx.keys.client is None:
-            return "no --client-cert/--client-key given: the harness cannot sign requests"
-        if needs.get("trust") and self.ctx.keys.trust is None:
-            return "no --trust given: the harness cannot verify signed answers"
-        if needs.get("callback"):
-            reason = self._callback_problem()
-            if reason:
-                return reason
-        if needs.get("subscribed") and not self.ctx.subscribed:
-            return ("the callback listener is not known to be subscribed to the target's events: subscribe "
-                    f"{self.ctx.listener.url if self.ctx.listener else 'the listener'} out of band and run with "
-                    "--subscribed")
+            if not self.ctx.offers(verb, noun.strip()):
+                raise Skip(self.ctx.why_not_offered(verb, noun.strip()))
         noun = needs.get("signing_required")
         if noun:
-            return self._signing_probe(str(noun))
-        return None
-
-    def _callback_problem(self) -> str | None:
-        listener = self.ctx.listener
-        if listener is None:
-            return "the run has no callback listener"
-        host = urlsplit(listener.url).hostname or ""
-        if _loopback(host) and not all(_loopback(h) for h in self.ctx.targets.hosts()):
-            return (f"the callback listener is at {listener.url}, which a remote target cannot reach: "
-                    "give --callback-host HOST:PORT with an address the target can reach")
-        return None
+            problem = self._signing_probe(str(noun))
+            if problem:
+                raise Skip(problem)
 
     def _signing_probe(self, noun: str) -> str | None:
         if noun not in self.ctx.probes:
-            if not self.ctx.targets.offers("get", noun):
-                self.ctx.probes[noun] = f"the target's WSDLs do not offer get {noun}, needed to probe its signing"
+            if not self.ctx.offers("get", noun):
+                self.ctx.probes[noun] = f"the target does not offer get {noun}, needed to probe its signing"
             else:
                 route = self.ctx.targets.route("get", noun)
                 msg = m.RequestMessage(messages.header("get", noun, None, self.ctx.source),
@@ -192,242 +211,167 @@ class SuiteRunner:
                     "signed requests there, so the refusal checks do not apply")
         return self.ctx.probes[noun]
 
+    def _dependencies(self, step: Step, scope: Scope) -> None:
+        """Raise Skip when a step this one depends on did not succeed: blocked, not applicable or skipped alike."""
+        found: list[Skip] = []
+        for other in self._depends_on(step, scope):
+            record = self.ctx.records.get(other)
+            if record is None:
+                if other not in {s.id for s in self.steps}:
+                    raise TemplateError(f"{step.where}: refers to step {other!r}, which the suite does not have")
+                raise SuiteError(f"{step.where}: depends on step {other}, which comes later in the suite")
+            if record.verdict == ERROR:
+                found.append(Skip(f"step {other} could not be run by the harness ({record.reason})", BLOCKED))
+            elif record.verdict is not None:
+                found.append(Skip(record.reason or record.verdict, record.verdict))
+            elif record.gate in (FAIL, ERROR, BLOCKED):
+                found.append(Skip(record.gate_reason or f"step {other} failed", BLOCKED))
+            elif record.gate == NOT_APPLICABLE:
+                found.append(Skip(record.gate_reason or f"step {other} is not applicable", NOT_APPLICABLE))
+        if found:
+            raise max(found, key=lambda s: rank(s.verdict))
+
+    def _depends_on(self, step: Step, scope: Scope) -> list[str]:
+        named = steps_referenced(step.spec) | steps_referenced(step.vars) | steps_referenced(
+            [a.params for a in step.expect])
+        for field_name in ("step", "after") if step.action in ("replay", "wait_replies", "wait_event") else ():
+            if step.spec.get(field_name):
+                named.add(str(render(step.spec[field_name], scope)))
+        named |= {str(render(r, scope)) for r in step.requires}
+        return sorted(named)
+
+    def _prerequisite(self, step: Step, scope: Scope) -> None:
+        """A step that posts to a noun's operation runs only once a standard request for that noun is accepted."""
+        if step.action not in ("send", "raw"):
+            return
+        verb, noun = actions.route_of(step, scope)
+        if not self.ctx.offers(verb, noun):
+            raise Skip(self.ctx.why_not_offered(verb, noun))
+        wanted = step.needs.get("accepted", self.suite.needs.get("accepted", True))
+        # An OperationSet is 61968-100's container of other nouns' operations, not a noun to probe.
+        if noun != "OperationSet" and render(wanted, scope) not in (False, "false", "no"):
+            self.ctx.require_accepted(noun, scope)
+
     # ------------------------------------------------------------ one step
 
     def _run_step(self, step: Step, suite_scope: Scope) -> None:
         record = StepRecord()
         self.ctx.records[step.id] = record
-        outcomes: list[tuple[str, Outcome]] = []
         try:
             scope = suite_scope.child(**{k: render(v, suite_scope) for k, v in step.vars.items()})
             scope.values.update({k: render(v, scope) for k, v in step.vars.items()})
-            blocked = self._blocked_by(step)
-            reason = blocked or self._unmet(step.needs, scope)
-            if reason:
-                raise Skip(reason)
+            self._dependencies(step, scope)
+            self._check_needs(step.needs, scope)
+            self._prerequisite(step, scope)
             record.mark = self.ctx.listener.mark() if self.ctx.listener else 0
             record.exchanges = self._act(step, scope, record)
         except Skip as skip:
-            record.skipped = str(skip)
-            for assertion in step.expect:
-                outcomes.append((assertion.check, self._add(assertion, Outcome(SKIP, f"{step.id}: {skip}",
-                                                                               step=step.id))))
-            self.progress.step_done(self.suite, step, [], outcomes)
-            return
-        except (TemplateError, SuiteError, ConformanceError) as exc:
-            record.skipped = f"harness error: {exc}"
-            for assertion in step.expect:
-                outcomes.append((assertion.check, self._add(assertion, Outcome(ERROR, f"{step.id}: {exc}",
-                                                                               step=step.id))))
-            self.progress.step_done(self.suite, step, [], outcomes)
-            return
+            return self._not_run(step, record, skip.verdict, str(skip))
+        except ConformanceError as exc:
+            return self._not_run(step, record, ERROR, str(exc))
         except Exception as exc:  # a harness bug must not hide the other checks
-            record.skipped = f"harness error: {exc}"
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            for assertion in step.expect:
-                outcomes.append((assertion.check, self._add(assertion, Outcome(
-                    ERROR, f"{step.id}: harness error: {detail}", step=step.id))))
-            self.progress.step_done(self.suite, step, [], outcomes)
-            return
+            return self._not_run(step, record, ERROR, f"harness error: {detail}")
         scope.values["steps"] = self._step_values()
-        outcomes.extend(self._judge(step, scope, record.exchanges))
+        not_offered = self._not_offered(step, scope, record.exchanges)
+        if not_offered:
+            record.verdict, record.reason = NOT_APPLICABLE, not_offered
+        outcomes = self._judge(step, scope, record.exchanges, not_offered)
+        self._gate(step, record, outcomes)
         for ex in record.exchanges:
             self._remember_ids(ex)
         scope.values["steps"] = self._step_values()
         self.progress.step_done(self.suite, step, record.exchanges, outcomes)
 
-    def _blocked_by(self, step: Step) -> str | None:
-        for other in sorted(steps_referenced(step.spec) | steps_referenced(step.vars) | steps_referenced(
-                [a.params for a in step.expect])):
-            record = self.ctx.records.get(other)
-            if record is None:
-                if other not in {s.id for s in self.suite.steps}:
-                    raise TemplateError(f"{step.where}: refers to step {other!r}, which the suite does not have")
-                return f"depends on step {other}, which has not run yet"
-            if record.skipped:
-                return f"depends on step {other}, which did not run ({record.skipped})"
-        return None
+    def _not_run(self, step: Step, record: StepRecord, verdict: str, reason: str) -> None:
+        record.verdict, record.reason = verdict, reason
+        outcomes = [(a.check, self._add(a, Outcome(verdict, f"{step.id}: {reason}", step=step.id)))
+                    for a in step.expect]
+        self.progress.step_done(self.suite, step, [], outcomes)
+
+    def _gate(self, step: Step, record: StepRecord, outcomes: list[tuple[str, Outcome]]) -> None:
+        """What steps that need this one go by: the worst verdict of its own expectations."""
+        mine = [(check, o) for check, o in outcomes if id(o) in self._own_outcomes and o.verdict != PASS]
+        if not mine:
+            return
+        check, worst = max(mine, key=lambda pair: rank(pair[1].verdict))
+        record.gate = worst.verdict
+        text = worst.message[len(step.id) + 2:] if worst.message.startswith(f"{step.id}: ") else worst.message
+        record.gate_reason = text if worst.verdict == NOT_APPLICABLE else f"{check} failed at step {step.id}: {text}"
 
     def _act(self, step: Step, scope: Scope, record: StepRecord) -> list[Exchange]:
         scope.values["steps"] = self._step_values()
         if step.action == "send":
-            return [self._send(step, scope)]
+            return [actions.send(self.ctx, self.suite.path, step, scope)]
         if step.action == "raw":
-            return [self._raw(step, scope)]
+            return [actions.raw(self.ctx, self.suite.path, step, scope)]
         if step.action == "replay":
-            return [self._replay(step, scope)]
+            return [actions.replay(self.ctx, step, scope)]
         if step.action == "wait_replies":
-            return self._wait_replies(step, scope)
-        return self._wait_event(step, scope, record)
+            return actions.wait_replies(self.ctx, step, scope)
+        return actions.wait_event(self.ctx, step, scope, record)
 
-    def _send(self, step: Step, scope: Scope) -> Exchange:
-        spec = step.spec
-        verb = str(render(spec["verb"], scope))
-        noun = str(render(spec["noun"], scope))
-        to = str(render(spec.get("to") or f"{verb} {noun}", scope))
-        to_verb, _, to_noun = to.partition(" ")
-        route = self.ctx.targets.route(to_verb, to_noun.strip())
-        fields = dict(render(spec.get("header") or {}, scope))
-        if spec.get("async"):
-            reason = self._callback_problem()
-            if reason:
-                raise Skip(reason)
-            fields.setdefault("AsyncReplyFlag", True)
-            fields.setdefault("ReplyAddress", self.ctx.listener.url)
-        head = messages.header(verb, noun, fields, self.ctx.source)
-        request = messages.request_part(render(spec.get("request"), scope))
-        payload = messages.payload_part(spec.get("payload"), scope, self.suite.path)
-        msg = messages.build(verb, noun, head, request, payload)
-        env, _ = messages.envelope_bytes(route, msg, render(spec.get("remove"), scope))
-        mode = str(render(spec.get("sign", "auto"), scope))
-        if mode == "auto":
-            mode = "client" if self.ctx.keys.client is not None else "none"
-        body, how = messages.signed(env, mode, self.ctx.keys)
-        notes = [how]
-        if spec.get("tamper"):
-            body = messages.tampered(body, render(spec["tamper"], scope))
-            notes.append("altered after signing: " + _tamper_text(render(spec["tamper"], scope)))
-        exchange = post(route.address, body, route.soap_action, self.ctx.timeout, step.id, self.ctx.session)
-        exchange.request_message = msg
-        exchange.notes = notes + [f"sent to {route.operation} at {route.address}"]
-        return exchange
-
-    def _raw(self, step: Step, scope: Scope) -> Exchange:
-        spec = step.spec
-        to = str(render(spec.get("to") or "", scope))
-        to_verb, _, to_noun = to.partition(" ")
-        if not to_noun:
-            raise SuiteError(f"{step.where}: raw needs to: 'verb Noun' (which operation's address to post to)")
-        route = self.ctx.targets.route(to_verb, to_noun.strip())
-        if "template" in spec:
-            from .suites import template_text
-
-            text = template_text(str(render(spec["template"], scope)), self.suite.path)
-        else:
-            text = str(spec.get("body") or "")
-        local = scope.child(**render(spec.get("vars") or {}, scope))
-        body = str(render(text, local, xml=False)).encode("utf-8")
-        exchange = post(route.address, body, route.soap_action, self.ctx.timeout, step.id, self.ctx.session)
-        exchange.notes = [f"raw bytes sent to {route.operation} at {route.address}"]
-        return exchange
-
-    def _replay(self, step: Step, scope: Scope) -> Exchange:
-        spec = step.spec
-        first = self.ctx.exchange_of(str(render(spec["step"], scope)))
-        if first is None:
-            raise Skip(f"step {spec['step']} sent nothing to replay")
-        body = first.request
-        notes = [f"the exact bytes of step {first.step}, sent again"]
-        if spec.get("tamper"):
-            body = messages.tampered(body, render(spec["tamper"], scope))
-            notes.append("altered: " + _tamper_text(render(spec["tamper"], scope)))
-        exchange = post(first.url, body, first.soap_action, self.ctx.timeout, step.id, self.ctx.session)
-        exchange.request_message = first.request_message
-        exchange.notes = notes
-        return exchange
-
-    def _wait_replies(self, step: Step, scope: Scope) -> list[Exchange]:
-        spec = step.spec
-        origin = self.ctx.exchange_of(str(render(spec["step"], scope)))
-        if origin is None or origin.request_message is None:
-            raise Skip(f"step {spec['step']} sent no request to wait for")
-        if self.ctx.listener is None:
-            raise Skip("the run has no callback listener")
-        correlation = m.correlation_for(origin.request_message.header)
-        timeout = float(render(spec.get("timeout", 20), scope))
-        since = self.ctx.records[origin.step].mark
-
-        class Until:
-            @staticmethod
-            def matches(ex):
-                return (isinstance(ex.message, m.ResponseMessage)
-                        and ex.message.header.correlation_id == correlation)
-
-            @staticmethod
-            def done(found):
-                return any(ex.reply.result != reply_codes.PARTIAL for ex in found)
-
-        found = self.ctx.listener.wait(Until, timeout, since)
-        for ex in found:
-            ex.origin, ex.step, ex.label = origin, step.id, "callback"
-        return found
-
-    def _wait_event(self, step: Step, scope: Scope, record: StepRecord) -> list[Exchange]:
-        spec = render(step.spec, scope)
-        if self.ctx.listener is None:
-            raise Skip("the run has no callback listener")
-        verb = verbs.normalize(str(spec.get("verb", "")))
-        noun = str(spec.get("noun", ""))
-        correlation = spec.get("correlation")
-        contains = spec.get("contains")
-        wanted = int(spec.get("min", 1))
-        timeout = float(spec.get("timeout", 15))
-        after = spec.get("after")
-        since = self.ctx.records[after].mark if after in self.ctx.records else 0
-        origin = self.ctx.exchange_of(after) if after else None
-
-        class Until:
-            @staticmethod
-            def matches(ex):
-                msg = ex.message
-                if not isinstance(msg, m.EventMessage):
-                    return False
-                if verb and verbs.normalize(msg.header.verb) != verb:
-                    return False
-                if noun and msg.header.noun != noun:
-                    return False
-                if correlation and msg.header.correlation_id != correlation:
-                    return False
-                return not contains or str(contains).encode() in (ex.response or b"")
-
-            @staticmethod
-            def done(found):
-                return len(found) >= wanted
-
-        found = self.ctx.listener.wait(Until, timeout, since)
-        for ex in found:
-            ex.step, ex.label = step.id, "event"
-            if origin is not None:
-                ex.origin = origin
-        return found
+    def _not_offered(self, step: Step, scope: Scope, exchanges: list[Exchange]) -> str | None:
+        """The evidence that the target does not offer a standard request it was sent (FAILED 2.9 or 2.5),
+        where the step did not ask for that code itself."""
+        if step.action != "send" or not exchanges:
+            return None
+        verb = verbs.normalize(str(render(step.spec["verb"], scope)))
+        noun = str(render(step.spec["noun"], scope))
+        if (verb, noun) != actions.route_of(step, scope):
+            return None
+        if verb not in verbs.REQUEST_VERBS and verb not in verbs.EVENT_VERBS:
+            return None
+        asked = {str(c) for a in step.expect if a.kind == "result"
+                 for c in [a.params.get("code"), *(a.params.get("codes") or [])] if c is not None}
+        ex = exchanges[0]
+        codes = ex.codes()
+        if ex.reply is None or ex.reply.result != "FAILED" or not codes or codes[0] not in NOT_OFFERED_CODES \
+                or codes[0] in asked:
+            return None
+        evidence = (f"the target answered a valid {verb} {noun} with FAILED {codes[0]} "
+                    f"({NOT_OFFERED_CODES[codes[0]]}): it does not offer {verb} {noun}")
+        self.ctx.mark_not_offered(verb, noun, evidence)
+        return evidence
 
     # ------------------------------------------------------------ judging
 
-    def _judge(self, step: Step, scope: Scope, exchanges: list[Exchange]) -> list[tuple[str, Outcome]]:
+    def _judge(self, step: Step, scope: Scope, exchanges: list[Exchange],
+               not_offered: str | None = None) -> list[tuple[str, Outcome]]:
         out = []
-        collective_subject = exchanges
-        per_item = list(exchanges)
+        self._own_outcomes = set()
         extra = self.suite.every_event if step.action == "wait_event" else self.suite.every_reply
         for assertion in [*step.expect, *extra]:
-            kind = KINDS[assertion.kind]
-            try:
-                params = render(assertion.params, scope)
-                if step.action.startswith("wait"):
-                    params["_timeout"] = step.spec.get("timeout", 15 if step.action == "wait_event" else 20)
-            except Skip as skip:
-                out.append((assertion.check, self._add(assertion, Outcome(SKIP, f"{step.id}: {skip}", step=step.id))))
-                continue
-            except (TemplateError, SuiteError) as exc:
-                out.append((assertion.check, self._add(assertion, Outcome(ERROR, f"{step.id}: {exc}", step=step.id))))
-                continue
-            if kind.collective and not collective_subject and assertion.kind not in ("received", "arrived"):
-                # nothing arrived: the step's arrival check says so, this one has nothing to judge
-                out.append((assertion.check, self._add(assertion, Outcome(
-                    SKIP, f"{step.id}: nothing arrived to judge (see the step's arrival check)", step=step.id))))
-                continue
-            if kind.collective:
-                subjects = [collective_subject]
-            elif not per_item:
-                if any(assertion is e for e in extra):
-                    continue  # nothing arrived: the step's own arrival check says so
-                out.append((assertion.check, self._add(assertion, Outcome(
-                    SKIP, f"{step.id}: nothing arrived to judge (see the step's arrival check)", step=step.id))))
-                continue
-            else:
-                subjects = per_item
-            for subject in subjects:
-                out.append((assertion.check, self._add(assertion, self._evaluate(kind, params, subject, step))))
+            own = any(assertion is a for a in step.expect)
+            for outcome in self._judge_one(step, scope, exchanges, assertion, own, not_offered):
+                out.append((assertion.check, self._add(assertion, outcome)))
+                if own:
+                    self._own_outcomes.add(id(outcome))
         return out
+
+    def _judge_one(self, step: Step, scope: Scope, exchanges: list[Exchange], assertion: Assertion, own: bool,
+                   not_offered: str | None) -> list[Outcome]:
+        kind = KINDS[assertion.kind]
+        if own and not_offered:
+            ex = exchanges[0]
+            return [Outcome(NOT_APPLICABLE, f"{step.id}: {not_offered}", step=step.id, exchange=ex,
+                            evidence={"found": ex.summary()})]
+        try:
+            params = render(assertion.params, scope)
+            if step.action.startswith("wait"):
+                params["_timeout"] = step.spec.get("timeout", 15 if step.action == "wait_event" else 20)
+        except Skip as skip:
+            return [Outcome(skip.verdict, f"{step.id}: {skip}", step=step.id)]
+        except (TemplateError, SuiteError) as exc:
+            return [Outcome(ERROR, f"{step.id}: {exc}", step=step.id)]
+        arrival = assertion.kind in ("received", "arrived")
+        if not exchanges and not arrival:
+            if not own:
+                return []  # nothing arrived: the step's own arrival check says so
+            return [Outcome(BLOCKED, f"{step.id}: nothing arrived to judge (the step's arrival check says so)",
+                            step=step.id)]
+        subjects = [exchanges] if kind.collective else exchanges
+        return [self._evaluate(kind, params, subject, step) for subject in subjects]
 
     def _evaluate(self, kind, params, subject, step: Step) -> Outcome:
         try:
@@ -463,7 +407,7 @@ class SuiteRunner:
     def _step_values(self) -> dict:
         out = {}
         for step_id, record in self.ctx.records.items():
-            if record.skipped or not record.exchanges:
+            if not record.exchanges:
                 continue
             ex = record.exchanges[0]
             values = {"status": ex.status, "elapsed": ex.elapsed}
@@ -487,19 +431,6 @@ def _header_values(header: m.Header) -> dict:
     return {"MessageID": header.message_id, "CorrelationID": header.correlation_id, "Verb": header.verb,
             "Noun": header.noun, "Source": header.source,
             "Timestamp": m.format_time(header.timestamp) if header.timestamp else None}
-
-
-def _tamper_text(spec: dict) -> str:
-    return f"{spec.get('find')!r} replaced by {spec.get('replace')!r}"
-
-
-def _loopback(host: str) -> bool:
-    if host in ("localhost", ""):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 __all__ = ["Progress", "RunContext", "SuiteRunner", "DEFAULT_SOURCE", "StepRecord"]

@@ -20,10 +20,10 @@ SHIPPED = Path(__file__).resolve().parent / "suites"
 TEMPLATES = SHIPPED / "templates"
 ACTIONS = ("send", "raw", "replay", "wait_event", "wait_replies")
 ROLES = ("server", "client")
-NEEDS = ("operations", "signing", "trust", "callback", "subscribed", "signing_required")
+NEEDS = ("operations", "signing", "trust", "callback", "subscribed", "signing_required", "accepted")
 _SUITE_KEYS = {"name", "title", "description", "role", "needs", "vars", "checks", "every_reply", "every_event",
                "steps", "mock"}
-_STEP_KEYS = {"id", "title", "needs", "vars", "foreach", "expect", *ACTIONS}
+_STEP_KEYS = {"id", "title", "needs", "vars", "foreach", "expect", "requires", *ACTIONS}
 _ACTION_FIELDS = {
     "send": {"verb", "noun", "header", "remove", "request", "payload", "async", "sign", "to", "tamper"},
     "raw": {"to", "body", "template", "vars"},
@@ -103,6 +103,8 @@ def parse(data, path: str = "<suite>") -> Suite:
         steps.extend(_steps(raw, f"{path}: steps[{index}]", checks))
     seen = set()
     for step in steps:
+        if step.foreach is not None:
+            continue  # expanded at run time; the runner checks its ids
         if step.id in seen:
             raise SuiteError(f"{step.where}: step id {step.id!r} is used twice")
         seen.add(step.id)
@@ -137,20 +139,45 @@ def _steps(raw, where: str, checks) -> list[Step]:
         raise SuiteError(f"{where}: {action} takes a mapping of fields ({', '.join(sorted(_ACTION_FIELDS[action]))})")
     _unknown_keys(spec, _ACTION_FIELDS[action], f"{where}.{action}")
     step_id = str(_required(raw, "id", where))
-    out = []
-    for item in _foreach(raw.get("foreach"), where):
-        concrete_id = step_id
-        for key, value in item.items():
-            concrete_id = concrete_id.replace("${" + key + "}", str(value))
-        if not _ID.match(concrete_id):
-            raise SuiteError(f"{where}: step id {concrete_id!r} must be letters, digits and '_' "
-                             "(it is used as steps.<id> in expressions)")
-        step_where = f"{where} ({concrete_id})"
-        expect = [_assertion(a, f"{step_where}.expect[{i}]", checks) for i, a in enumerate(raw.get("expect") or [])]
-        out.append(Step(id=concrete_id, title=str(raw.get("title") or concrete_id), action=action, spec=spec,
-                        expect=expect, needs=_needs(raw.get("needs") or {}, step_where),
-                        vars={**item, **(raw.get("vars") or {})}, where=step_where))
-    return out
+    requires = raw.get("requires") or []
+    if isinstance(requires, str):
+        requires = [requires]
+    if not isinstance(requires, list):
+        raise SuiteError(f"{where}: requires is a step id or a list of them")
+    pattern = Step(id=step_id, title=str(raw.get("title") or step_id), action=action, spec=spec,
+                   expect=[_assertion(a, f"{where}.expect[{i}]", checks) for i, a in enumerate(raw.get("expect") or [])],
+                   needs=_needs(raw.get("needs") or {}, where), vars=dict(raw.get("vars") or {}), where=where,
+                   requires=[str(r) for r in requires])
+    foreach = raw.get("foreach")
+    if _deferred(foreach):
+        pattern.foreach = foreach
+        return [pattern]
+    return [instantiate(pattern, item) for item in _foreach(foreach, where)]
+
+
+def instantiate(pattern: Step, item: dict) -> Step:
+    """One concrete step of a foreach: the item's values in the id, the title and the step's variables."""
+    concrete_id = pattern.id
+    for key, value in item.items():
+        concrete_id = concrete_id.replace("${" + key + "}", str(value))
+    if not _ID.match(concrete_id):
+        raise SuiteError(f"{pattern.where}: step id {concrete_id!r} must be letters, digits and '_' "
+                         "(it is used as steps.<id> in expressions)")
+    step_where = f"{pattern.where} ({concrete_id})" if item else pattern.where
+    return Step(id=concrete_id, title=pattern.title, action=pattern.action, spec=pattern.spec, expect=pattern.expect,
+                needs=pattern.needs, vars={**item, **pattern.vars}, where=step_where, requires=pattern.requires)
+
+
+def _deferred(foreach) -> bool:
+    """A foreach with a `${...}` where its values should be: evaluated when the suite runs."""
+    if isinstance(foreach, str):
+        return "${" in foreach
+    return isinstance(foreach, dict) and any(isinstance(v, str) and "${" in v for v in foreach.values())
+
+
+def expand_foreach(value, where: str) -> list[dict]:
+    """A foreach's items once its expressions are evaluated (the runner calls this)."""
+    return _foreach(value, where)
 
 
 def _foreach(value, where: str) -> list[dict]:
@@ -261,4 +288,5 @@ def template_text(name: str, suite_path: str | None = None) -> str:
     raise SuiteError(f"no template {name!r} (looked in {', '.join(str(c.parent) for c in candidates)})")
 
 
-__all__ = ["SHIPPED", "TEMPLATES", "shipped_names", "resolve", "load", "load_all", "parse", "template_text"]
+__all__ = ["SHIPPED", "TEMPLATES", "shipped_names", "resolve", "load", "load_all", "parse", "template_text",
+           "instantiate", "expand_foreach"]

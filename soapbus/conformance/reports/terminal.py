@@ -5,11 +5,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..model import ERROR, FAIL, PASS, SKIP, CheckResult, RunResult
+from ..model import BLOCKED, ERROR, FAIL, NOT_APPLICABLE, PASS, SKIPPED, VERDICTS, CheckResult, RunResult, rank
 from ..runner import Progress
 
-STYLE = {PASS: "green", FAIL: "bold red", SKIP: "yellow", ERROR: "bold magenta"}
-MARK = {PASS: "PASS", FAIL: "FAIL", SKIP: "SKIP", ERROR: "ERR "}
+STYLE = {PASS: "green", FAIL: "bold red", BLOCKED: "red", NOT_APPLICABLE: "cyan", ERROR: "bold magenta",
+         SKIPPED: "yellow"}
+MARK = {PASS: "PASS", FAIL: "FAIL", BLOCKED: "BLCK", NOT_APPLICABLE: "N/A ", ERROR: "ERR ", SKIPPED: "SKIP"}
 
 
 class TerminalProgress(Progress):
@@ -28,7 +29,7 @@ class TerminalProgress(Progress):
 
     def step_done(self, suite, step, exchanges, outcomes):
         verdicts = [o.verdict for _, o in outcomes]
-        worst = next((v for v in (FAIL, ERROR, PASS, SKIP) if v in verdicts), None)
+        worst = max(verdicts, key=rank) if verdicts else None
         if exchanges:
             answer = exchanges[-1].summary() if len(exchanges) == 1 else f"{len(exchanges)} message(s)"
             took = sum(ex.elapsed for ex in exchanges if ex.label == "response")
@@ -44,7 +45,7 @@ class TerminalProgress(Progress):
                                    f"{escape(_short(outcome.message, 200))}")
 
     def suite_end(self, suite, results: list[CheckResult]):
-        counts = {v: sum(1 for r in results if r.verdict == v) for v in (PASS, FAIL, SKIP, ERROR)}
+        counts = {v: sum(1 for r in results if r.verdict == v) for v in VERDICTS}
         self.console.print("  " + ", ".join(f"[{STYLE[v]}]{n} {v}[/]" for v, n in counts.items() if n))
 
 
@@ -60,7 +61,9 @@ def print_summary(result: RunResult, console: Console | None = None, reports: di
     console.print(table)
     counts = result.counts()
     console.print(f"[bold]{len(result.checks)} checks[/bold]: " + ", ".join(
-        f"[{STYLE[v]}]{counts[v]} {v}[/]" for v in (PASS, FAIL, SKIP, ERROR)) + f" in {result.seconds:.1f} s")
+        f"[{STYLE[v]}]{counts[v]} {v}[/]" for v in VERDICTS) + f" in {result.seconds:.1f} s")
+    style = "bold green" if result.ok else "bold red"
+    console.print(f"[{style}]{escape(result.conclusion())}[/] (exit code {result.exit_code})")
     for name, path in (reports or {}).items():
         console.print(f"{name}: {path}")
 
