@@ -1,13 +1,41 @@
 """What a suite is once loaded, and what a run produces."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-PASS, FAIL, SKIP, ERROR = "pass", "fail", "skip", "error"
-VERDICTS = (PASS, FAIL, SKIP, ERROR)
-# How a check's many outcomes combine: the worst one wins; a check that only skipped is skipped.
-_RANK = {SKIP: 0, PASS: 1, ERROR: 2, FAIL: 3}
+if TYPE_CHECKING:  # the record is soapbus.client's; this module stays free of imports at run time
+    from ..client.discovery import Discovery
+
+# The verdicts a check (and each of its outcomes) can have:
+PASS = "pass"  # judged: the target kept the rule
+FAIL = "fail"  # judged: the target broke the rule
+BLOCKED = "blocked"  # not judged: a step it needs failed first (the reason names that root cause)
+NOT_APPLICABLE = "not applicable"  # not judged: the target does not offer what it is about (with the evidence)
+ERROR = "error"  # not judged: the harness could not run it (a suite or run problem, not the target's)
+SKIPPED = "skipped"  # not judged: the user left it out (no --client-cert, no --subscribed ...)
+SKIP = SKIPPED  # the name before verdict kinds were split
+VERDICTS = (PASS, FAIL, BLOCKED, NOT_APPLICABLE, ERROR, SKIPPED)
+JUDGED = (PASS, FAIL)
+# How a check's many outcomes combine: the worst one wins. Blocked outranks pass: a check some of
+# whose steps could not run was not judged in full.
+_RANK = {SKIPPED: 0, NOT_APPLICABLE: 1, PASS: 2, BLOCKED: 3, ERROR: 4, FAIL: 5}
+
+
+def rank(verdict: str) -> int:
+    """How bad a verdict is, for combining several into one (fail is worst, skipped least)."""
+    return _RANK[verdict]
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+# Exit status of a run (the CLI's, and `RunResult.exit_code`):
+EXIT_PASSED = 0  # every judged check passed, and at least --min-checks were judged
+EXIT_FAILED = 1  # a check failed, or the harness could not run one (error)
+EXIT_USAGE = 2  # the run could not start as given (options, suite files, targets, keys)
+EXIT_TOO_LITTLE = 3  # fewer checks judged than --min-checks (nothing failed, but too little was shown)
 
 
 @dataclass(frozen=True)
@@ -35,6 +63,10 @@ class Step:
     needs: dict
     vars: dict
     where: str
+    requires: list = field(default_factory=list)  # step ids (templated) whose success this step needs
+    # A foreach whose values are only known at run time (`{noun: "${nouns()}"}`): the step is a pattern,
+    # expanded by the runner once the target is known; None for an ordinary (or already expanded) step.
+    foreach: dict | None = None
 
 
 @dataclass
@@ -65,6 +97,36 @@ class Outcome:
 
 
 @dataclass
+class Finding:
+    """Outcomes of one check that say the same thing (steps and identifiers aside), reported once."""
+
+    verdict: str
+    outcomes: list[Outcome]
+
+    @property
+    def message(self) -> str:
+        return self.outcomes[0].message
+
+    @property
+    def steps(self) -> list[str]:
+        return list(dict.fromkeys(o.step for o in self.outcomes if o.step))
+
+    def text(self) -> str:
+        if len(self.outcomes) == 1:
+            return self.message
+        others = [s for s in self.steps if s != self.outcomes[0].step]
+        where = f" at {', '.join(others[:6])}{' ...' if len(others) > 6 else ''}" if others else ""
+        return f"{self.message} (and {len(self.outcomes) - 1} more like it{where})"
+
+
+def finding_key(message: str, step: str | None) -> str:
+    """What makes two outcome messages the same finding: the text without its step and identifiers."""
+    if step and message.startswith(f"{step}: "):
+        message = message[len(step) + 2:]
+    return _UUID.sub("<id>", message)
+
+
+@dataclass
 class CheckResult:
     spec: CheckSpec
     suite: str
@@ -78,18 +140,31 @@ class CheckResult:
     @property
     def verdict(self) -> str:
         if not self.outcomes:
-            return SKIP
+            return SKIPPED
         return max((o.verdict for o in self.outcomes), key=_RANK.__getitem__)
 
     @property
+    def judged(self) -> bool:
+        return self.verdict in JUDGED
+
+    def findings(self, verdict: str | None = None) -> list[Finding]:
+        """The outcomes of one verdict (the check's own by default), de-duplicated, first seen first."""
+        verdict = verdict or self.verdict
+        grouped: dict[str, Finding] = {}
+        for outcome in self.outcomes:
+            if outcome.verdict == verdict:
+                key = finding_key(outcome.message, outcome.step)
+                grouped.setdefault(key, Finding(verdict, [])).outcomes.append(outcome)
+        return list(grouped.values())
+
+    @property
     def reason(self) -> str:
-        """The one line that explains the verdict: the first failure, error, or the skip reason."""
-        verdict = self.verdict
-        if verdict == SKIP:
-            reasons = [o.message for o in self.outcomes if o.message] or [self.skip_reason or "not run"]
-            return reasons[0]
-        first = next(o for o in self.outcomes if o.verdict == verdict)
-        return first.message
+        """The one line that explains the verdict: its first finding (with how many more say the same)."""
+        found = self.findings()
+        if not found:
+            return self.skip_reason or "not run"
+        text = found[0].text()
+        return text if len(found) == 1 else f"{text}; and {len(found) - 1} other finding(s)"
 
     @property
     def elapsed(self) -> float:
@@ -111,6 +186,8 @@ class RunResult:
     finished: datetime
     role: str = "server"
     notes: list[str] = field(default_factory=list)
+    min_checks: int = 1  # fewer judged checks than this and the run proves too little (exit 3)
+    discovery: Discovery | None = None  # what the targets' WSDLs offer, as the run read them (server role)
 
     def counts(self) -> dict[str, int]:
         out = {v: 0 for v in VERDICTS}
@@ -119,9 +196,37 @@ class RunResult:
         return out
 
     @property
-    def ok(self) -> bool:
+    def judged(self) -> int:
+        return sum(1 for c in self.checks if c.judged)
+
+    @property
+    def exit_code(self) -> int:
         counts = self.counts()
-        return counts[FAIL] == 0 and counts[ERROR] == 0
+        if counts[FAIL] or counts[ERROR]:
+            return EXIT_FAILED
+        if self.judged < self.min_checks:
+            return EXIT_TOO_LITTLE
+        return EXIT_PASSED
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == EXIT_PASSED
+
+    def conclusion(self) -> str:
+        """One sentence on the run as a whole; never 'nothing failed' when nothing was judged."""
+        counts = self.counts()
+        if counts[FAIL] or counts[ERROR]:
+            parts = [f"{counts[FAIL]} check(s) failed" if counts[FAIL] else "",
+                     f"{counts[ERROR]} could not be run by the harness" if counts[ERROR] else "",
+                     f"{counts[BLOCKED]} blocked by a failure before them" if counts[BLOCKED] else ""]
+            return "; ".join(p for p in parts if p) + f" ({self.judged} judged)."
+        if self.judged == 0:
+            return ("Nothing was judged: no check could be run against this target (see each check's reason); "
+                    "this is not a pass.")
+        if self.judged < self.min_checks:
+            return (f"Only {self.judged} check(s) were judged, fewer than the {self.min_checks} asked for "
+                    "(--min-checks): no check failed, but the run shows too little to pass.")
+        return f"Every judged check passed ({self.judged} judged)."
 
     def by_verdict(self, verdict: str) -> list[CheckResult]:
         return [c for c in self.checks if c.verdict == verdict]
@@ -140,5 +245,6 @@ class RunResult:
         return (self.finished - self.started).total_seconds()
 
 
-__all__ = ["PASS", "FAIL", "SKIP", "ERROR", "VERDICTS", "CheckSpec", "Assertion", "Step", "Suite", "Outcome",
-           "CheckResult", "RunResult"]
+__all__ = ["PASS", "FAIL", "BLOCKED", "NOT_APPLICABLE", "ERROR", "SKIPPED", "SKIP", "VERDICTS", "JUDGED",
+           "EXIT_PASSED", "EXIT_FAILED", "EXIT_USAGE", "EXIT_TOO_LITTLE", "CheckSpec", "Assertion", "Step", "Suite",
+           "Outcome", "Finding", "CheckResult", "RunResult", "finding_key", "rank"]

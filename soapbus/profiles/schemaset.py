@@ -65,6 +65,7 @@ class SchemaSet:
         self._index: dict[tuple[str, str], etree._Element] = {}
         self._doc_of: dict[int, SchemaDoc] = {}
         self._compiled: threading.local = threading.local()
+        self._contents: set[tuple[str, bytes]] = set()
 
     # ------------------------------------------------------------ loading
 
@@ -123,6 +124,10 @@ class SchemaSet:
     def _add_schema(self, location: str, root: etree._Element, fetch: Fetch, seen: set[str],
                     chameleon_ns: str | None) -> None:
         target_ns = root.get("targetNamespace") or chameleon_ns or ""
+        content = (target_ns, etree.tostring(root, method="c14n"))
+        if content in self._contents:
+            return  # the same schema again (inline in several WSDLs, or at two addresses): once is enough
+        self._contents.add(content)
         self.docs.append(SchemaDoc(location, root, target_ns))
         for child in root:
             if child.tag not in (f"{{{XS}}}import", f"{{{XS}}}include", f"{{{XS}}}redefine"):

@@ -18,7 +18,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..exchange import Exchange, pretty
-from ..model import ERROR, FAIL, PASS, SKIP, CheckResult, Outcome, RunResult
+from ..model import ERROR, FAIL, PASS, SKIP, VERDICTS, CheckResult, Outcome, RunResult
 
 TEMPLATE = "report.html.j2"
 EVIDENCE_KEYS = ("xpath", "expected", "found", "problems", "messages")
@@ -66,7 +66,8 @@ def _environment() -> Environment:
     env = Environment(loader=PackageLoader("soapbus.conformance.reports", "templates"),
                       autoescape=select_autoescape(enabled_extensions=("html.j2",), default=True),
                       undefined=StrictUndefined)
-    env.globals.update(PASS=PASS, FAIL=FAIL, SKIP=SKIP, ERROR=ERROR, pretty=pretty, evidence_rows=evidence_rows,
+    env.globals.update(PASS=PASS, FAIL=FAIL, SKIP=SKIP, ERROR=ERROR, VERDICTS=VERDICTS, pretty=pretty,
+                       evidence_rows=evidence_rows,
                        outcome_views=outcome_views, answer_label=answer_label)
     return env
 
