@@ -11,9 +11,21 @@ SIGNING = {"rsa-sha256": ns.RSA_SHA256, "ecdsa-sha256": ns.ECDSA_SHA256}
 STRONG_SIGNATURE_METHODS = frozenset({ns.RSA_SHA256, ns.ECDSA_SHA256})
 SHA1_SIGNATURE_METHODS = frozenset({ns.RSA_SHA1, ns.ECDSA_SHA1})
 
+# Canonical XML 1.0 in its four forms: algorithm URI -> (exclusive?, keeps comments?).
+# Which of them a signature may use is a policy's choice (signedinfo.Rules), not this table's.
+C14N_FORMS = {
+    ns.EXC_C14N: (True, False),
+    ns.EXC_C14N_WITH_COMMENTS: (True, True),
+    ns.C14N10: (False, False),
+    ns.C14N10_WITH_COMMENTS: (False, True),
+}
+EXCLUSIVE_C14N = frozenset(uri for uri, (exclusive, _) in C14N_FORMS.items() if exclusive)
+
 _TRANSFORMS = {
     ns.EXC_C14N: xmlsec.Transform.EXCL_C14N,
+    ns.EXC_C14N_WITH_COMMENTS: xmlsec.Transform.EXCL_C14N_COMMENTS,
     ns.C14N10: xmlsec.Transform.C14N,
+    ns.C14N10_WITH_COMMENTS: xmlsec.Transform.C14N_COMMENTS,
     ns.ENVELOPED: xmlsec.Transform.ENVELOPED,
     ns.RSA_SHA256: xmlsec.Transform.RSA_SHA256,
     ns.ECDSA_SHA256: xmlsec.Transform.ECDSA_SHA256,

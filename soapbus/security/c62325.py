@@ -11,7 +11,6 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-import xmlsec
 from cryptography import x509
 from lxml import etree
 
@@ -76,13 +75,6 @@ def sign_62325(message_element: etree._Element, key: SigningKey, *, algorithm: s
     # Signature goes in (appending it leaves every other node as it was).
     document = crypto.canonical(message.getroottree(), ns.C14N10)
     header.append(signature)
-    if crypto.inherits_xml_attributes(signature[0]):
-        # Inclusive C14N of SignedInfo must then render the inherited xml:* attributes, which
-        # lxml's subtree C14N leaves out: xmlsec signs such a message, as it always did.
-        ctx = xmlsec.SignatureContext()
-        ctx.key = key.key
-        ctx.sign(signature)
-        return message
     crypto.fill_digest(signature[0].find(template.REFERENCE), ns.SHA256, document)
     crypto.fill_signature_value(signature, method, key.private_key, ns.C14N10)
     slot.text = crypto.base64_lines(key.certificate_der) + "\n"
@@ -123,30 +115,27 @@ def _check_signature(signature: etree._Element, message: etree._Element, info: s
 
     URI="" with the enveloped transform digests the document without the Signature element
     (its tail text stays), comments left out, then C14N (inclusive 1.0 when the chain names
-    none). ds:SignedInfo is canonicalised first, in its place. Shapes computed elsewhere only
-    (SignedInfo under inherited xml:* attributes with inclusive C14N, CanonicalizationMethod
-    parameters) are checked by xmlsec, as before.
+    none). ds:SignedInfo is canonicalised first, in its place (inherited xml:* attributes and
+    a Signature in the default namespace included, see crypto.canonical). CanonicalizationMethod
+    parameters other than a PrefixList are left to xmlsec, as before.
     """
     ref = info.references[0]
     c14n = ref.transforms[1] if len(ref.transforms) > 1 else ns.C14N10
-    if info.c14n_prefixes is None or (info.c14n_method == ns.C14N10 and crypto.inherits_xml_attributes(signature[0])):
+    if info.c14n_prefixes is None:
         crypto.verify_with_xmlsec(signature, info, [], cert)
         return _without(signature, message)
-    try:
-        signed_info = crypto.canonical(signature[0], info.c14n_method, info.c14n_prefixes)
-    except crypto.Unchecked:
-        raise faults.failed_check(crypto.FAILED) from None
+    signed_info = crypto.signed_info_octets(signature, info)
     _remove(signature)
     try:
-        document = crypto.canonical(message.getroottree(), c14n, ref.inclusive_prefixes)
+        # URI="" selects the document without comments (XML-DSig 4.3.3.3), whatever the C14N.
+        document = crypto.canonical(message.getroottree(), c14n, ref.inclusive_prefixes, comments=False)
     except crypto.Unchecked:
         raise faults.failed_check(crypto.FAILED) from None
     crypto.check_values(info, [document], signed_info, cert)
     only_root = message.getprevious() is None and message.getnext() is None
     # Without siblings of the root (which URI="" digests too), the inclusive form of the
     # message is the very octets just checked.
-    canonical = document if c14n == ns.C14N10 and only_root else etree.tostring(message, method="c14n")
-    return parse_bytes(canonical, "signed message")
+    return parse_bytes(document, "signed message") if c14n == ns.C14N10 and only_root else _reparsed(message)
 
 
 def _the_signature(message: etree._Element) -> etree._Element:
@@ -171,7 +160,15 @@ def _check_reference(info: signedinfo.SignedInfo) -> None:
 def _without(signature: etree._Element, message: etree._Element) -> etree._Element:
     """What the enveloped transform digested: the message minus the Signature element alone."""
     _remove(signature)
-    return parse_bytes(etree.tostring(message, method="c14n"), "signed message")
+    return _reparsed(message)
+
+
+def _reparsed(message: etree._Element) -> etree._Element:
+    """The message (its Signature removed) parsed again from its inclusive canonical form."""
+    try:
+        return parse_bytes(crypto.canonical(message, ns.C14N10), "signed message")
+    except crypto.Unchecked:
+        raise faults.failed_check(crypto.FAILED) from None
 
 
 def _remove(signature: etree._Element) -> None:

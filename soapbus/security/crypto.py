@@ -4,7 +4,8 @@ XML-DSig comes down to three computations, each done here by the library that is
 
 * the octets a Reference digests: its element's subtree, exclusive C14N 1.0 without comments
   (WS-Security), or the whole document minus the Signature, C14N 1.0 (IEC 62325-504), made by
-  libxml2's own canonicaliser through lxml, the one xmlsec uses;
+  libxml2's own canonicaliser through lxml, the one xmlsec uses (see `canonical` for the one
+  detour inclusive C14N of an element takes);
 * the digest of those octets, by hashlib;
 * the signature over ds:SignedInfo canonicalised in its place in the document, by
   cryptography: RSA PKCS#1 v1.5, or ECDSA whose value XML-DSig writes as the raw integers
@@ -37,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from lxml import etree
 
-from . import algorithms, faults, ns
+from . import algorithms, c14n, faults, ns
 from .ids import Target
 from .signedinfo import Reference, SignedInfo
 
@@ -50,11 +51,10 @@ SIGNATURES = {
     ns.ECDSA_SHA1: (False, hashes.SHA1()),
 }
 _PKCS1 = padding.PKCS1v15()
-CANONICAL_FORMS = frozenset({ns.EXC_C14N, ns.C14N10})
+CANONICAL_FORMS = frozenset(algorithms.C14N_FORMS)
 _DIGEST_VALUE = ns.tag(ns.DS, "DigestValue")
 _SIGNATURE_VALUE = ns.tag(ns.DS, "SignatureValue")
 _LINE = 64  # base64 line length xmlsec writes, kept so our signatures look like its own
-_XML_ATTRIBUTE = "{" + ns.XML + "}"
 
 FAILED = ("the signature does not verify: a signed part was changed after signing, or the signature was "
           "made with a key other than the certificate's")
@@ -67,28 +67,42 @@ class Unchecked(ValueError):
 # ---------------------------------------------------------------- building blocks
 
 
-def canonical(node: etree._Element | etree._ElementTree, method: str, prefixes: Sequence[str] = ()) -> bytes:
-    """C14N 1.0 (inclusive or exclusive), without comments, of an element's subtree or a whole document.
+def canonical(node: etree._Element | etree._ElementTree, method: str, prefixes: Sequence[str] = (), *,
+              comments: bool = True) -> bytes:
+    """C14N 1.0 as `method` names it (inclusive or exclusive, with or without comments).
 
-    For an element lxml hands libxml2 the subtree as a document of its own whose root carries
-    every namespace declaration in scope at the element; exclusive C14N renders only those the
-    subtree visibly uses or `prefixes` names, exactly as for the element as a node set of the
-    original document. Inclusive C14N renders them all, which also matches the node set, except
-    for xml:* attributes inherited from ancestors (see `inherits_xml_attributes`).
+    Of a whole document, or of an element as the node set XML-DSig makes of it in its place
+    (a same-document reference, ds:SignedInfo): its subtree, with the namespace context and,
+    for inclusive C14N, the xml:* attributes it inherits. `prefixes` is the PrefixList of an
+    exclusive form. `comments=False` leaves comments out even where `method` keeps them: a
+    reference by Id selects its subtree without them (XML-DSig 4.3.3.3).
+
+    libxml2 (through lxml) computes what lxml hands it faithfully: exclusive C14N without a
+    PrefixList (lxml gives libxml2 a temporary document whose root carries every declaration
+    in scope, and exclusive C14N renders only those visibly used), and a document on its own.
+    The other shapes, inclusive C14N of an element inside a document and any PrefixList, are
+    computed by soapbus.security.c14n (its docstring says what lxml gets wrong there).
     """
-    if method not in CANONICAL_FORMS:
-        raise Unchecked(f"canonicalisation {method} is not one soapbus computes")
-    exclusive = method == ns.EXC_C14N
     try:
-        return etree.tostring(node, method="c14n", exclusive=exclusive, with_comments=False,
-                              inclusive_ns_prefixes=list(prefixes) if exclusive and prefixes else None)
-    except (etree.C14NError, ValueError) as exc:  # libxml2 refuses relative namespace URIs, for one
+        exclusive, keeps_comments = algorithms.C14N_FORMS[method]
+    except KeyError:
+        raise Unchecked(f"canonicalisation {method} is not one soapbus computes") from None
+    with_comments = keeps_comments and comments
+    listed = tuple(prefixes) if exclusive else ()
+    try:
+        if isinstance(node, etree._ElementTree):
+            if listed:
+                return c14n.document(node, exclusive=True, with_comments=with_comments, prefixes=listed)
+        elif listed or not (exclusive or _sole_root(node)):
+            return c14n.subtree(node, exclusive=exclusive, with_comments=with_comments, prefixes=listed)
+        return etree.tostring(node, method="c14n", exclusive=exclusive, with_comments=with_comments)
+    except (etree.C14NError, c14n.C14NError, ValueError) as exc:  # relative namespace URIs, for one
         raise Unchecked(str(exc)) from None
 
 
-def inherits_xml_attributes(element: etree._Element) -> bool:
-    """Whether an ancestor carries an xml:* attribute, which inclusive C14N of `element` must render."""
-    return any(name.startswith(_XML_ATTRIBUTE) for a in element.iterancestors() for name in a.keys())
+def _sole_root(element: etree._Element) -> bool:
+    """Whether `element` is its document's root with no comment or PI beside it: its C14N is the document's."""
+    return element.getparent() is None and element.getprevious() is None and element.getnext() is None
 
 
 def digest(method: str, data: bytes) -> bytes:
@@ -203,30 +217,47 @@ def _key_of(cert: x509.Certificate):
 
 
 def reference_octets(element: etree._Element, ref: Reference) -> bytes | None:
-    """What a same-document reference's transforms make of `element`, or None where not computed here.
+    """What a same-document reference by Id makes of `element`, or None where not computed here.
 
-    Handled: any number of enveloped-signature transforms, then one exclusive C14N. The
-    Verifier has refused a reference to the Signature or any ancestor of it, so the element's
-    subtree holds no Signature and the enveloped transform leaves it as it is. A chain with a
-    C14N before its last transform re-parses octets on the way, and is left to xmlsec.
+    Handled: any number of enveloped-signature transforms, then one C14N of any form, or none
+    (the node set then becomes octets by inclusive C14N 1.0, XML-DSig 4.3.3.2). The reference
+    selects the subtree without comments, whatever the C14N. The verifiers have refused a
+    reference to the Signature or any ancestor of it, so the subtree holds no Signature and
+    the enveloped transform leaves it as it is. A chain with a C14N before its last transform
+    re-parses octets on the way, and is left to xmlsec.
     """
-    *before, last = ref.transforms or (None,)
-    if last != ns.EXC_C14N or any(t != ns.ENVELOPED for t in before):
+    transforms = ref.transforms
+    c14n = transforms[-1] if transforms and transforms[-1] in CANONICAL_FORMS else None
+    before = transforms[:-1] if c14n else transforms
+    if any(t != ns.ENVELOPED for t in before):
         return None
-    return canonical(element, ns.EXC_C14N, ref.inclusive_prefixes)
+    c14n = c14n or ns.C14N10
+    prefixes = ref.inclusive_prefixes if c14n in algorithms.EXCLUSIVE_C14N else ()
+    return canonical(element, c14n, prefixes, comments=False)
 
 
-def check(signature: etree._Element, info: SignedInfo, octets: Sequence[bytes], cert: x509.Certificate) -> None:
+def check(signature: etree._Element, info: SignedInfo, octets: Sequence[bytes], cert: x509.Certificate) -> bytes:
     """Check every reference's digest over its octets, then the signature value, or FailedCheck.
 
-    `octets[i]` is what reference i's transforms produced. ds:SignedInfo is canonicalised in
-    its place in the document, with its CanonicalizationMethod and that method's PrefixList.
+    `octets[i]` is what reference i's transforms produced. Returns the canonical ds:SignedInfo
+    the signature value was checked over (see `signed_info_octets`).
+    """
+    signed_info = signed_info_octets(signature, info)
+    check_values(info, octets, signed_info, cert)
+    return signed_info
+
+
+def signed_info_octets(signature: etree._Element, info: SignedInfo) -> bytes:
+    """ds:SignedInfo canonicalised in its place, with its CanonicalizationMethod and that method's PrefixList, or FailedCheck.
+
+    These octets are what the signature value signs. A signature value can be written in more
+    than one way that verifies (ECDSA's s or n - s, whitespace in base64), these octets only
+    in one: the replay memory remembers their digest.
     """
     try:
-        signed_info = canonical(signature[0], info.c14n_method, info.c14n_prefixes or ())
+        return canonical(signature[0], info.c14n_method, info.c14n_prefixes or ())
     except Unchecked:
         raise faults.failed_check(FAILED) from None
-    check_values(info, octets, signed_info, cert)
 
 
 def check_values(info: SignedInfo, octets: Sequence[bytes], signed_info: bytes, cert: x509.Certificate) -> None:

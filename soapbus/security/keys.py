@@ -41,8 +41,8 @@ def _spki(public_key) -> bytes:
 
 @dataclass(frozen=True, eq=False)
 class SigningKey:
-    # The private key with its certificate, as python-xmlsec takes it: for the rare 62325
-    # signature soapbus leaves to xmlsec (see c62325.sign_62325), and for tests that re-sign.
+    # The private key with its certificate, as python-xmlsec takes it: soapbus signs everything
+    # itself; this is for callers and tests that have xmlsec sign (the cross-checks).
     key: xmlsec.Key
     certificate: x509.Certificate
     algorithm: str  # the signature algorithm this key makes: "rsa-sha256" or "ecdsa-sha256"

@@ -91,7 +91,7 @@ def _c14n_prefixes(method: etree._Element, uri: str) -> tuple[str, ...] | None:
     params = _children(method)
     if not params:
         return ()
-    if uri == ns.EXC_C14N and len(params) == 1 and params[0].tag == _INCLUSIVE_NAMESPACES:
+    if uri in algorithms.EXCLUSIVE_C14N and len(params) == 1 and params[0].tag == _INCLUSIVE_NAMESPACES:
         return tuple((params[0].get("PrefixList") or "").split())
     return None
 
@@ -124,6 +124,6 @@ def _transform(transform: etree._Element, rules: Rules) -> tuple[str, tuple[str,
     params = _children(transform)
     if not params:
         return uri, ()
-    if uri == ns.EXC_C14N and len(params) == 1 and params[0].tag == _INCLUSIVE_NAMESPACES:
+    if uri in algorithms.EXCLUSIVE_C14N and len(params) == 1 and params[0].tag == _INCLUSIVE_NAMESPACES:
         return uri, tuple((params[0].get("PrefixList") or "").split())
     raise faults.invalid(f"Transform {uri} carries parameters that are not accepted")
