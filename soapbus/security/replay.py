@@ -4,7 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-SIGNATURE_SCOPE = "sigvalue"
+# Signatures already accepted, keyed by the SHA-256 (base64) of the canonical ds:SignedInfo,
+# the octets the signature value signs. Not by the value itself: a value can be written anew
+# and still verify (an ECDSA (r, s) as (r, n - s), a leading zero octet dropped, base64 broken
+# into other lines), the canonical SignedInfo cannot. Memories under the scope used before,
+# "sigvalue" (the SignatureValue text), are no longer consulted and expire where they are.
+SIGNED_INFO_SCOPE = "signedinfo-sha256"
 
 
 def nonce_scope(source: str) -> str:

@@ -6,6 +6,8 @@ that were digested — never the envelope it handed in: whatever else that envel
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -19,7 +21,7 @@ from . import crypto, faults, ids, ns, signedinfo, timestamp, tokens, wire
 from .identity import of_verified
 from .parts import Parts, locate, message_header
 from .policy import Policy
-from .replay import SIGNATURE_SCOPE, ReplayMemory, nonce_scope
+from .replay import SIGNED_INFO_SCOPE, ReplayMemory, nonce_scope
 from .trust import TrustStore
 
 Resolved = list[tuple[signedinfo.Reference, ids.Target]]
@@ -44,6 +46,9 @@ class Verified:
     signature_value: str
     found_by: str  # how ds:KeyInfo named the certificate
     header: etree._Element | None  # the 61968 Header inside `body`, where the message has one
+    # SHA-256 (base64) of the canonical ds:SignedInfo the signature value was checked over: what
+    # identifies this signature, however its value is written (the replay memory's key).
+    signed_info_digest: str = ""
 
     @property
     def message(self) -> etree._Element | None:
@@ -98,9 +103,9 @@ class Verifier:
         _refuse_comments(targets)
         token = tokens.resolve(parts.signature, self.trust, index=index, security=parts.security)
         self.trust.validate(token.certificate, now, der=token.der)
-        octets = _check_signature(parts.signature, info, resolved, token.certificate)
+        octets, signed_info = _check_signature(parts.signature, info, resolved, token.certificate)
         tokens.remember(token)  # the signature verified with a certificate the TrustStore accepted
-        verified = _result(parts, resolved, octets, info, stamp, token)
+        verified = _result(parts, resolved, octets, info, stamp, token, signed_info)
         self._remember(verified, stamp, now)
         return verified
 
@@ -114,7 +119,7 @@ class Verifier:
         if self.replay is None:
             return
         # Remembered only after the signature verified: unverified input must not fill the memory.
-        memories = [(SIGNATURE_SCOPE, verified.signature_value,
+        memories = [(SIGNED_INFO_SCOPE, verified.signed_info_digest,
                      timestamp.deadline(stamp, self.policy) + timedelta(seconds=self.policy.future_skew))]
         nonce, source = verified.nonce, verified.source or ""
         if nonce:
@@ -194,12 +199,15 @@ def _refuse_comments(targets: list[ids.Target]) -> None:
 
 
 def _check_signature(signature: etree._Element, info: signedinfo.SignedInfo, resolved: Resolved,
-                     cert: x509.Certificate) -> list[bytes] | None:
-    """Check every digest and the signature value; return the octets each reference digested.
+                     cert: x509.Certificate) -> tuple[list[bytes] | None, bytes]:
+    """Check every digest and the signature value; return the octets each reference digested
+    and the canonical ds:SignedInfo.
 
     The octets are computed here (crypto.reference_octets) for every shape WS-Security stacks
     send; a reference with another transform chain, or a CanonicalizationMethod with other
-    parameters, has the whole signature checked by xmlsec instead, as before (None returned).
+    parameters, has the whole signature checked by xmlsec instead, as before (None returned
+    for the references). ds:SignedInfo is then canonicalised here all the same, with the
+    PrefixList where there is one: the replay memory's key needs it.
     """
     octets = None
     if info.c14n_prefixes is not None:
@@ -209,24 +217,26 @@ def _check_signature(signature: etree._Element, info: signedinfo.SignedInfo, res
             raise faults.failed_check(crypto.FAILED) from None
     if octets is None or None in octets:
         crypto.verify_with_xmlsec(signature, info, [target for _, target in resolved], cert)
-        return None
-    crypto.check(signature, info, octets, cert)
-    return octets
+        return None, crypto.signed_info_octets(signature, info)
+    return octets, crypto.check(signature, info, octets, cert)
 
 
 def _result(parts: Parts, resolved: Resolved, octets: list[bytes] | None, info: signedinfo.SignedInfo,
-            stamp: timestamp.Stamp, token: tokens.Token) -> Verified:
+            stamp: timestamp.Stamp, token: tokens.Token, signed_info: bytes) -> Verified:
     # Coverage has proven the Body itself is referenced (its only ancestor is the Envelope).
     index, body_ref = next((i, ref) for i, (ref, target) in enumerate(resolved) if target.element is parts.body)
     if octets is not None:
         canonical = octets[index]  # exactly the bytes whose digest was just checked
     else:
-        canonical = etree.tostring(parts.body, method="c14n", exclusive=True, with_comments=False,
-                                   inclusive_ns_prefixes=list(body_ref.inclusive_prefixes) or None)
+        try:
+            canonical = crypto.canonical(parts.body, ns.EXC_C14N, body_ref.inclusive_prefixes, comments=False)
+        except crypto.Unchecked:
+            raise faults.failed_check(crypto.FAILED) from None
     body = parse_bytes(canonical, "signed soap:Body")
     cert = token.certificate
     names = of_verified(cert)  # the signature verified with a certificate the TrustStore accepted
     return Verified(body=body, created=stamp.created, expires=stamp.expires, certificate=cert,
                     subject=names.subject, subject_names=names.subject_names,
-                    signature_value=info.signature_value, found_by=token.found_by, header=message_header(body))
+                    signature_value=info.signature_value, found_by=token.found_by, header=message_header(body),
+                    signed_info_digest=base64.b64encode(hashlib.sha256(signed_info).digest()).decode("ascii"))
 

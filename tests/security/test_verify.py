@@ -161,7 +161,7 @@ def test_replay_memory_scopes_and_lifetimes(keys, trust):
     memory = MemoryReplay()
     verified = Verifier(trust, replay=memory).verify(signed(keys.mdms, nonce="n-42"))
     (sig_scope, sig_key, sig_until), (nonce_scope, nonce_key, nonce_until) = memory.calls
-    assert (sig_scope, sig_key) == ("sigvalue", verified.signature_value)
+    assert (sig_scope, sig_key) == ("signedinfo-sha256", verified.signed_info_digest)
     assert sig_until == verified.created + timedelta(seconds=300 + 60)
     assert (nonce_scope, nonce_key) == ("nonce:MDMS", "n-42")
     assert nonce_until - utcnow() >= timedelta(days=1) - timedelta(seconds=5)
