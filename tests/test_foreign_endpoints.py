@@ -30,13 +30,8 @@ from soapbus.conformance import load_suites
 
 from .foreign import carrier, der_spyne, interop2011, workrequests2015
 from .foreign.fixtures import foreign  # noqa: F401 (the fixture)
-from .foreign.fixtures import KINDS, SEEDED_METER, cli_arguments, judged, run_harness, summary, verdicts
+from .foreign.fixtures import KINDS, SEEDED_METER, SUITES, cli_arguments, judged, run_harness, summary, verdicts
 
-SUITES = {
-    "der": ["envelope", "verbs", "robustness"],
-    "interop2011": ["envelope", "verbs", "robustness", "ondemand-read", "outage"],
-    "workrequests2015": ["envelope", "verbs", "robustness", "work-requests"],
-}
 DEFECTS = {  # the checks each deliberate defect must fail, and no other
     "der": {"envelope.correlation-echo", "envelope.correlation-from-message-id",  # a fresh UUID as CorrelationID
             "envelope.timestamp-zone",  # Timestamp without a zone
