@@ -191,6 +191,9 @@ def test_an_outage_is_answered_5_2_logged_twice_and_the_resent_message_acts_once
         assert not_ready.status_code == 503 and not_ready.headers.get("Retry-After") == str(RETRY_AFTER_SECONDS)
         assert not_ready.json()["reason"] == NOT_ANSWERING
         assert "Connection refused" in not_ready.json()["detail"]  # the driver's words, for this machine only
+        admin = requests.get(f"{server.url}/admin/outbox", timeout=10)
+        assert admin.status_code == 503 and admin.headers.get("Retry-After") == str(RETRY_AFTER_SECONDS)
+        assert admin.json()["error"].startswith("the database is not available: connection failed")
         time.sleep(3)  # several probes and delivery polls meet the outage: none may add a log line
 
         with Store(pg.direct_url) as look:  # nothing of the held-back message was written

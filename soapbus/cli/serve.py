@@ -76,7 +76,7 @@ def serve(host, port, data_dir, database_url, source, max_body_bytes, max_inflat
         not_ready = running.database.not_ready_reason() if running.database is not None else None
         if not_ready:  # serving anyway; the schema is created when the database answers
             click.echo(f"  database NOT READY: {not_ready} ({running.database.detail()}); "
-                       "SOAP requests are answered 5.2 with Retry-After until it is")
+                       "until then SOAP requests are answered 5.2 with Retry-After")
         edge = running.edge
         click.echo(f"  connections: at most {edge.max_connections}; a request must arrive within "
                    f"{edge.request_deadline:g} s; idle ones close after {edge.idle_timeout:g} s")

@@ -19,6 +19,7 @@ from twisted.web import resource
 from twisted.web.server import NOT_DONE_YET
 
 from ..store import StoreUnavailable
+from .outage import RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class _PoolResource(resource.Resource):
             if failure.check(AdminError):
                 _json(request, failure.value.status, {"error": str(failure.value)})
             elif failure.check(StoreUnavailable):  # logged once by the store, not per request
-                request.setHeader(b"retry-after", b"5")
+                request.setHeader(b"retry-after", str(RETRY_AFTER_SECONDS).encode("ascii"))
                 _json(request, 503, {"error": f"the database is not available: {failure.value.reason}"})
             else:
                 log.error("admin request failed: %s", failure.getTraceback())
