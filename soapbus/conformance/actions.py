@@ -48,6 +48,12 @@ def send(ctx: RunContext, suite_path: str, step: Step, scope: Scope) -> Exchange
     head = messages.header(verb, noun, fields, ctx.source)
     request = messages.request_part(render(spec.get("request"), scope))
     payload, origin = messages.payload_part(spec.get("payload"), scope, suite_path, ctx.payloads)
+    if payload is not None and not deliberately_invalid(step, scope):
+        for document in payload.documents:
+            problems = ctx.payloads.problems_against_target(document)
+            if problems:
+                raise Skip(f"the {etree.QName(document).localname} document this step needs does not fit the target's "
+                           f"own schema ({problems[0]}): the step does not apply to the profile the target speaks")
     msg = messages.build(verb, noun, head, request, payload)
     env, unsigned = messages.envelope_bytes(route, msg, render(spec.get("remove"), scope))
     mode = str(render(spec.get("sign", "auto"), scope))
@@ -64,6 +70,15 @@ def send(ctx: RunContext, suite_path: str, step: Step, scope: Scope) -> Exchange
     exchange.notes = notes + [f"sent to {route.operation} at {route.address}"] + (
         [f"payload: {origin}"] if origin else [])
     return exchange
+
+
+def deliberately_invalid(step: Step, scope: Scope) -> bool:
+    """A step that sends a payload its schema refuses on purpose (`invalid: true`, or it expects 1.8)."""
+    payload = step.spec.get("payload") or {}
+    if render(payload.get("invalid", False), scope) is True:
+        return True
+    return any(a.kind == "result" and "1.8" in {str(a.params.get("code")), *map(str, a.params.get("codes") or [])}
+               for a in step.expect)
 
 
 def route_of(step: Step, scope: Scope) -> tuple[str, str]:

@@ -239,9 +239,12 @@ def check_result(params, subject: Exchange, ctx) -> Outcome:
             problems.append(f"first Error code is {found_codes[0] if found_codes else 'missing'}, "
                             f"expected one of {', '.join(allowed)}")
     found = f"{reply.result} {' '.join(found_codes)}".strip()
+    # Whether the Result itself was the one expected (codes aside): what steps that build on this one go by.
+    as_expected = reply.result in wanted
     if problems:
-        return _out(False, "; ".join(problems), found=found, xpath="m:Reply/m:Result, m:Reply/m:Error/m:code")
-    return _out(True, f"answered {found}", found=found)
+        return _out(False, "; ".join(problems), found=found, xpath="m:Reply/m:Result, m:Reply/m:Error/m:code",
+                    result_as_expected=as_expected)
+    return _out(True, f"answered {found}", found=found, result_as_expected=as_expected)
 
 
 def check_semantics(params, subject: Exchange, ctx) -> Outcome:
@@ -368,30 +371,38 @@ def check_payload(params, subject: Exchange, ctx) -> Outcome:
 
 
 def check_mrids(params, subject: list, ctx) -> Outcome:
+    """The payload(s) name these objects: as an object's own mRID (a child of the document's items), or,
+    where a profile keys its items by another object (readings by their Meter), as an mRID deeper in an
+    item. `exact` compares the items' own mRIDs with the list."""
     want = [str(x) for x in (params["mrids"] or [])]
-    found: list[str] = []
+    own: list[str] = []
+    deeper: list[str] = []
     for ex in subject if isinstance(subject, list) else [subject]:
-        payload = getattr(ex.message, "payload", None)
-        if payload is None:
-            continue
-        try:
-            docs = payload.expanded_documents()
-        except Exception:
-            continue
-        for doc in docs:
-            for item in doc:
-                if not isinstance(item.tag, str):
-                    continue
-                for child in item:
-                    if isinstance(child.tag, str) and etree.QName(child).localname == "mRID":
-                        found.append((child.text or "").strip())
-    missing = [x for x in want if x not in found]
-    if params.get("exact") and sorted(found) != sorted(want):
-        return _out(False, f"the payload names {len(found)} object(s) {found[:10]}, expected exactly {want}",
-                    found=found, expected=want)
+        for item in _payload_items(ex):
+            for child in item:
+                if isinstance(child.tag, str) and etree.QName(child).localname == "mRID":
+                    own.append((child.text or "").strip())
+            deeper += [(el.text or "").strip() for el in item.iter(etree.Element)
+                       if etree.QName(el).localname == "mRID" and el.getparent() is not item]
+    if params.get("exact") and sorted(own) != sorted(want):
+        return _out(False, f"the payload names {len(own)} object(s) {own[:10]}, expected exactly {want}",
+                    found=own, expected=want)
+    missing = [x for x in want if x not in own and x not in deeper]
+    found = own + [x for x in want if x in deeper and x not in own]
     return _out(not missing, f"the payload names {', '.join(want)}" if not missing else
-                f"the payload lacks {', '.join(missing)} (found: {', '.join(found[:10]) or 'none'})",
+                f"the payload lacks {', '.join(missing)} (found: {', '.join(own[:10]) or 'none'})",
                 found=found, expected=want)
+
+
+def _payload_items(ex: Exchange) -> list:
+    payload = getattr(ex.message, "payload", None)
+    if payload is None:
+        return []
+    try:
+        docs = payload.expanded_documents()
+    except Exception:
+        return []
+    return [item for doc in docs for item in doc if isinstance(item.tag, str)]
 
 
 def check_acknowledged(params, subject: Exchange, ctx) -> Outcome:

@@ -179,7 +179,8 @@ class RunContext:
         if verb == "get":
             request = m.Request(ids=[m.ID(m.new_message_id())])
         else:
-            found = self.payloads.document(noun, m.new_message_id(), scope)
+            mrid = m.new_message_id()
+            found = self.payloads.document(noun, mrid, scope.child(mrid=mrid, meter=m.new_message_id()))
             payload, origin = m.Payload(documents=[found.element], format="XML"), found.origin
         msg = messages.build(verb, noun, head, request, payload)
         env, _ = messages.envelope_bytes(route, msg, None)

@@ -106,6 +106,17 @@ class Payloads:
                     return candidate.read_bytes()
             raise
 
+    def problems_against_target(self, element: etree._Element) -> list[str]:
+        """What the target's own schema says against a document it declares ([] when it fits, or when the
+        target's WSDL declares no such document)."""
+        target = self.target_schemas()
+        if target is None or target.component("element", element.tag) is None:
+            return []
+        try:
+            return target.validate(element)
+        except SchemaSetError:
+            return []  # schemas that do not compile judge nothing; the schema checks say so
+
     # ------------------------------------------------------------ documents
 
     def document(self, noun: str, mrid: str | None, scope: Scope, suite_path: str | None = None,
@@ -136,7 +147,11 @@ class Payloads:
         path = next((c for c in candidates if c.is_file()), None)
         if path is None:
             return None
-        element = _parse(render(path.read_text(encoding="utf-8"), scope, xml=True), f"template {path.name}")
+        try:
+            text = render(path.read_text(encoding="utf-8"), scope, xml=True)
+        except TemplateError:
+            return None  # the template wants variables this suite does not define: generate instead
+        element = _parse(text, f"template {path.name}")
         if mrid is not None:
             _set_first_mrid(element, mrid)
         target = self.target_schemas()

@@ -33,6 +33,9 @@ from .templating import Scope, render, steps_referenced
 
 DEFAULT_SOURCE = "soapbus-conformance"
 _OPTION_NEEDS = ("signing", "trust", "subscribed", "callback")
+# The assertion kinds that say whether a step did what later steps build on (its request accepted, its
+# asynchronous request acknowledged, its messages arrived); other assertions judge rules, not progress.
+GATING_KINDS = ("result", "acknowledged", "received", "arrived")
 
 
 class Progress:
@@ -59,7 +62,7 @@ class SuiteRunner:
         self.results = {cid: CheckResult(spec, suite.name) for cid, spec in suite.checks.items()}
         self._ids: dict[tuple, str] = {}
         self.steps: list[Step] = []
-        self._own_outcomes: set[int] = set()  # ids of the outcomes of the judged step's own expectations
+        self._gating_outcomes: set[int] = set()  # ids of the judged step's outcomes that say whether it succeeded
 
     # ------------------------------------------------------------ the suite
 
@@ -290,11 +293,14 @@ class SuiteRunner:
         self.progress.step_done(self.suite, step, [], outcomes)
 
     def _gate(self, step: Step, record: StepRecord, outcomes: list[tuple[str, Outcome]]) -> None:
-        """What steps that need this one go by: the worst verdict of its own expectations."""
-        mine = [(check, o) for check, o in outcomes if id(o) in self._own_outcomes and o.verdict != PASS]
-        if not mine:
+        """What steps that need this one go by: whether its request was accepted as it expected (the Result of
+        its `result` assertions, its acknowledgement, its arrivals), not every rule its answer was judged on
+        (a reply with a wrong CorrelationID still created the object a later get reads)."""
+        gating = [(check, o) for check, o in outcomes if id(o) in self._gating_outcomes and o.verdict != PASS
+                  and o.evidence.get("result_as_expected") is not True]
+        if not gating:
             return
-        check, worst = max(mine, key=lambda pair: rank(pair[1].verdict))
+        check, worst = max(gating, key=lambda pair: rank(pair[1].verdict))
         record.gate = worst.verdict
         text = worst.message[len(step.id) + 2:] if worst.message.startswith(f"{step.id}: ") else worst.message
         record.gate_reason = text if worst.verdict == NOT_APPLICABLE else f"{check} failed at step {step.id}: {text}"
@@ -339,14 +345,14 @@ class SuiteRunner:
     def _judge(self, step: Step, scope: Scope, exchanges: list[Exchange],
                not_offered: str | None = None) -> list[tuple[str, Outcome]]:
         out = []
-        self._own_outcomes = set()
+        self._gating_outcomes = set()
         extra = self.suite.every_event if step.action == "wait_event" else self.suite.every_reply
         for assertion in [*step.expect, *extra]:
             own = any(assertion is a for a in step.expect)
             for outcome in self._judge_one(step, scope, exchanges, assertion, own, not_offered):
                 out.append((assertion.check, self._add(assertion, outcome)))
-                if own:
-                    self._own_outcomes.add(id(outcome))
+                if own and assertion.kind in GATING_KINDS:
+                    self._gating_outcomes.add(id(outcome))
         return out
 
     def _judge_one(self, step: Step, scope: Scope, exchanges: list[Exchange], assertion: Assertion, own: bool,
