@@ -1,6 +1,7 @@
 """Builders for the security tests: 61968 messages, envelopes, re-signing and an in-memory replay memory."""
 from __future__ import annotations
 
+import base64
 import copy
 import uuid
 from dataclasses import dataclass, field
@@ -22,13 +23,14 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def message(source: str = "MDMS", nonce: str | None = None, command: str = "disconnect meter 42") -> etree._Element:
-    """A create EndDeviceControls RequestMessage, with a ReplayDetection Nonce."""
+def message(source: str = "MDMS", nonce: str | None = None, command: str = "disconnect meter 42",
+            with_nonce: bool = True) -> etree._Element:
+    """A create EndDeviceControls RequestMessage, with a ReplayDetection Nonce unless `with_nonce` is False."""
     doc = etree.Element(f"{{{PROFILE_NS}}}EndDeviceControls", nsmap={"edc": PROFILE_NS})
     etree.SubElement(doc, f"{{{PROFILE_NS}}}command").text = command
     header = m.Header(verb="create", noun="EndDeviceControls", source=source, message_id=m.new_message_id(),
                       timestamp=m.now(),
-                      replay_detection=m.ReplayDetection(nonce or uuid.uuid4().hex, m.now()))
+                      replay_detection=m.ReplayDetection(nonce or uuid.uuid4().hex, m.now()) if with_nonce else None)
     return m.to_element(m.RequestMessage(header, payload=m.Payload(documents=[doc])))
 
 
@@ -37,8 +39,10 @@ def envelope(**kw) -> etree._Element:
 
 
 def signed(key: SigningKey, *, sign_parts=("Body", "Timestamp", "Header"), source: str = "MDMS",
-           nonce: str | None = None, command: str = "disconnect meter 42", **kw) -> etree._Element:
-    return sign_envelope(envelope(source=source, nonce=nonce, command=command), key, sign_parts=sign_parts, **kw)
+           nonce: str | None = None, command: str = "disconnect meter 42", with_nonce: bool = True,
+           **kw) -> etree._Element:
+    return sign_envelope(envelope(source=source, nonce=nonce, command=command, with_nonce=with_nonce), key,
+                         sign_parts=sign_parts, **kw)
 
 
 def wire(env: etree._Element) -> bytes:
@@ -127,6 +131,50 @@ class MemoryReplay:
             return False
         self.seen[(scope, key)] = expires_at
         return True
+
+
+# ---------------------------------------------------------------- one signature, written anew
+
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def with_signature_value(data: bytes, rewrite) -> bytes:
+    """The same message with its SignatureValue text rewritten by `rewrite` (the value is not signed content)."""
+    root = etree.fromstring(data)
+    value = root.find(f".//{{{ns.DS}}}SignatureValue")
+    value.text = rewrite(value.text)
+    return etree.tostring(root)
+
+
+def ecdsa_negated_s(text: str) -> str:
+    """(r, s) written as (r, n - s): a second value ECDSA verifies for the same signed octets."""
+    raw = base64.b64decode("".join(text.split()))
+    half = len(raw) // 2
+    s = int.from_bytes(raw[half:], "big")
+    return base64.b64encode(raw[:half] + (P256_ORDER - s).to_bytes(half, "big")).decode("ascii")
+
+
+def base64_rewrapped(text: str) -> str:
+    """The same octets in base64 as other stacks write it: lines of 76, indented, CR LF (any whitespace is allowed)."""
+    flat = "".join(text.split())
+    return "\r\n    " + "\r\n    ".join(flat[i:i + 76] for i in range(0, len(flat), 76)) + "\r\n"
+
+
+_BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def base64_spare_bits_set(text: str) -> str:
+    """The same octets in base64 with the unused low bit of the last character set: decoders ignore it.
+
+    A value whose length is not a multiple of 3 (RSA-2048's 256 octets, P-256's 64) ends in
+    '=' or '==', and the character before carries 2 or 4 bits no octet needs.
+    """
+    flat = "".join(text.split())
+    body = flat.rstrip("=")
+    if len(body) == len(flat):
+        raise ValueError("a value without padding has no spare bits")
+    last = _BASE64[_BASE64.index(body[-1]) ^ 1]
+    return body[:-1] + last + flat[len(body):]
 
 
 def minutes(n: float) -> timedelta:
