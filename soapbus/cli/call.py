@@ -23,7 +23,13 @@ from ..message import MessageError, soap
 @click.option("--source", default=None, help="Header/Source.")
 @click.option("--correlation-id", default=None, help="Header/CorrelationID.")
 @click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the answer.")
-def call(target, message_file, verb, noun, ids, payload_file, compress, source, correlation_id, timeout):
+@click.option("--endpoint", "endpoints", multiple=True, metavar="URL",
+              help="Where to send instead of the WSDL's soap:address (once for all TARGETs, or once per TARGET).")
+@click.option("--schema", "schema_dirs", multiple=True, metavar="DIR",
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder of XSDs the WSDLs' imports are read from first, by namespace or file name (repeatable).")
+def call(target, message_file, verb, noun, ids, payload_file, compress, source, correlation_id, timeout, endpoints,
+         schema_dirs):
     """Send a message to TARGET (endpoint URLs or WSDLs) and print the reply.
 
     Exit status: 0 for OK or PARTIAL, 1 for FAILED, 2 for a SOAP fault or transport error.
@@ -34,18 +40,19 @@ def call(target, message_file, verb, noun, ids, payload_file, compress, source, 
         raise click.UsageError("give either --file, or --verb and --noun")
     if message_file is None and not (verb and noun):
         raise click.UsageError("--verb and --noun go together")
+    where = dict(endpoint=list(endpoints) or None, schema_dirs=[str(d) for d in schema_dirs])
     try:
         if message_file is not None:
             raw = message_file.read_bytes()
             root = _parse(raw, message_file)
-            if root.tag == soap.ENV:
-                _post_envelope(target[0], raw, timeout)
+            if soap.version_of(root) is not None:
+                _post_envelope(target[0], raw, timeout, soap.version_of(root))
                 return
             msg = _as_message(root, message_file)
-            client = Client(*target, source=source, timeout=timeout, raise_on_failed=False)
+            client = Client(*target, source=source, timeout=timeout, raise_on_failed=False, **where)
             result = client.send(msg)
         else:
-            client = Client(*target, source=source, timeout=timeout, raise_on_failed=False)
+            client = Client(*target, source=source, timeout=timeout, raise_on_failed=False, **where)
             extra = {"correlation_id": correlation_id} if correlation_id else {}
             result = _send_from_flags(client, verb, noun, ids, payload_file, compress, extra)
     except SoapFaultError as exc:
@@ -106,11 +113,12 @@ def _send_from_flags(client, verb, noun, ids, payload_file, compress, extra):
     return getattr(client, verb)(noun, payload, compress=compress, **extra)
 
 
-def _post_envelope(url: str, raw: bytes, timeout: float) -> None:
+def _post_envelope(url: str, raw: bytes, timeout: float, version: str) -> None:
     import requests
 
+    headers = {"Content-Type": "application/soap+xml; charset=utf-8" if version == "1.2" else "text/xml; charset=utf-8"}
     try:
-        resp = requests.post(url, data=raw, headers={"Content-Type": "text/xml; charset=utf-8"}, timeout=timeout)
+        resp = requests.post(url, data=raw, headers=headers, timeout=timeout)
     except requests.RequestException as exc:
         raise click.ClickException(f"cannot reach {url}: {exc}") from None
     click.echo(_pretty(resp.content))

@@ -2,7 +2,10 @@
 from .callbacks import AsyncResult, CallbackListener
 from .client import Client, Result, Target
 from .data import to_data
-from .errors import FailedReply, NotOffered, SecurityError, SoapbusClientError, SoapFaultError, TransportError
+from .discovery import Discovery, Operation, WsdlDiscovery, discover
+from .errors import (DiscoveryError, FailedReply, NotOffered, SecurityError, SoapbusClientError, SoapFaultError,
+                     TransportError)
 
-__all__ = ["AsyncResult", "CallbackListener", "Client", "Result", "Target", "to_data", "FailedReply", "NotOffered", "SecurityError", "SoapbusClientError",
-           "SoapFaultError", "TransportError"]
+__all__ = ["AsyncResult", "CallbackListener", "Client", "Result", "Target", "to_data", "Discovery", "Operation",
+           "WsdlDiscovery", "discover", "DiscoveryError", "FailedReply", "NotOffered", "SecurityError",
+           "SoapbusClientError", "SoapFaultError", "TransportError"]

@@ -1,31 +1,34 @@
 """A zeep-based client for any endpoint that publishes a 61968-100 WSDL.
 
-zeep reads the WSDLs (addresses, operations, soapActions, input elements), carries the
-request (its Transport, its plugins and its wsse hooks run exactly as for a zeep call), and
-caches what it downloaded. The message itself is built and read by soapbus.message: zeep
-would turn an lxml payload put into an `xs:anyType` field into the text `<Element ...>`, so
-the 61968 envelope takes its own raw-XML path through zeep's pipeline.
+What the WSDLs offer is read by soapbus.client.discovery (the same reading the conformance
+harness uses): operations by name and input element in any namespace, SOAP 1.1 or 1.2, the
+message namespace and verb spelling the target's schema declares. zeep carries the request
+(its Transport, its plugins and its wsse hooks run exactly as for a zeep call) and caches
+what it downloaded. The message itself is built and read by soapbus.message: zeep would turn
+an lxml payload put into an `xs:anyType` field into the text `<Element ...>`, so the 61968
+envelope takes its own raw-XML path through zeep's pipeline, in the shape discovery found.
 """
 from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
-from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Sequence
 
 import requests
 import zeep
 from lxml import etree
 from zeep import plugins as zeep_plugins
-from zeep.cache import InMemoryCache
 from zeep.transports import Transport
 
 from .. import message as m
-from ..message import MessageError, codes, namespaces, soap, verbs
+from ..message import MessageError, codes, shapes, soap, verbs
 from .data import to_data
 from ..security import SecurityFault, Verifier, sign_envelope
-from .errors import FailedReply, NotOffered, SecurityError, SoapFaultError, TransportError
+from . import discovery
+from .discovery import Discovery, Operation, shared_transport
+from .errors import FailedReply, NotOffered, SecurityError, SoapbusClientError, SoapFaultError, TransportError
 
 
 @dataclass
@@ -33,11 +36,16 @@ class Target:
     """One operation of one port: where to send and how to wrap."""
 
     client: zeep.Client
-    address: str
+    address: str | None
     operation: object  # zeep operation (binding side)
     soap_action: str
     input_element: str  # Clark name of the Body's child
     generic: bool
+    discovered: Operation  # what discovery read: verb, noun, shape, SOAP version
+
+    @property
+    def soap_version(self) -> str:
+        return self.discovered.soap_version
 
 
 @dataclass
@@ -75,55 +83,35 @@ class Result:
         return self.message.header.correlation_id
 
 
-_wsdl_cache = InMemoryCache(timeout=3600)
-_clients: dict[tuple[str, int], zeep.Client] = {}
+_clients: dict[tuple, zeep.Client] = {}
 _clients_lock = threading.Lock()
 
 
-@lru_cache(maxsize=16)
-def _shared_transport(timeout: float) -> Transport:
-    """One transport (one keep-alive connection pool) per timeout, shared by clients that bring none."""
-    return Transport(cache=_wsdl_cache, timeout=timeout, operation_timeout=timeout)
-
-
-def _zeep_client(wsdl: str, transport: Transport, plugins, wsse) -> zeep.Client:
-    """Parsed WSDLs are kept per (url, transport): parsing one costs far more than a call."""
-    key = (wsdl, id(transport), id(wsse), tuple(id(p) for p in plugins))
+def _zeep_client(document, key: tuple, transport: Transport, plugins, wsse) -> zeep.Client:
+    """One zeep client per (WSDL, transport, wsse, plugins), on the WSDL discovery already parsed."""
+    key = (*key, id(transport), id(wsse), tuple(id(p) for p in plugins))
     with _clients_lock:
         found = _clients.get(key)
         if found is None:
-            try:
-                found = zeep.Client(wsdl, transport=transport, plugins=list(plugins), wsse=wsse)
-            except requests.RequestException as exc:
-                raise TransportError(f"cannot fetch the WSDL {wsdl}: {exc}") from None
-            except (zeep.exceptions.Error, etree.XMLSyntaxError, OSError) as exc:
-                raise TransportError(f"cannot read the WSDL {wsdl}: {exc}") from None
-            _clients[key] = found
+            found = _clients[key] = zeep.Client(document, transport=transport, plugins=list(plugins), wsse=wsse)
     return found
 
 
-def _wsdl_location(target: str) -> str:
-    """An endpoint URL becomes its `?wsdl`; WSDL URLs and files are taken as they are."""
-    lowered = target.lower()
-    if lowered.endswith(".wsdl") or "?wsdl" in lowered or not lowered.startswith(("http://", "https://")):
-        return target
-    return target + "?wsdl"
-
-
-def _targets(client: zeep.Client) -> list[Target]:
-    found = []
-    for service in client.wsdl.services.values():
+def _zeep_operation(document, op: Operation):
+    """The zeep binding operation discovery's record stands for (plugins are handed this one)."""
+    for service in document.services.values():
+        if op.service is not None and service.name != op.service:
+            continue
         for port in service.ports.values():
-            address = port.binding_options.get("address")
-            for name, operation in port.binding._operations.items():
-                body = getattr(operation.input, "body", None)
-                qname = getattr(body, "qname", None)
-                if qname is None:
-                    continue
-                element = qname.text if hasattr(qname, "text") else str(qname)
-                generic = etree.QName(element).namespace in (namespaces.ABSTRACT, *namespaces.MSG_ACCEPTED)
-                found.append(Target(client, address, operation, operation.soapaction or "", element, generic))
-    return found
+            if op.port is None or port.name == op.port:
+                found = port.binding._operations.get(op.name)
+                if found is not None:
+                    return found
+    for binding in document.bindings.values():
+        found = binding._operations.get(op.name)
+        if found is not None:
+            return found
+    return None
 
 
 class Client:
@@ -132,12 +120,17 @@ class Client:
         c = Client("http://dms:8061/soap/ExecuteMeterReadings", "http://dms:8061/soap/GetMeterReadings")
         c.create("MeterReadings", payload_element)
         result = c.get("MeterReadings", "mrid-1")
+
+    endpoint: where to send instead of the WSDLs' soap:address (one URL for all WSDLs, or one
+    per WSDL in order). schema_dirs: folders of XSD files that the WSDLs' imports are resolved
+    from first (by namespace, then by file name). `client.discovery` records what was found.
     """
 
     def __init__(self, *wsdls: str, source: str | None = None, context: str | None = None,
                  user: m.User | None = None, timeout: float = 30, session: requests.Session | None = None,
                  plugins=(), wsse=None, raise_on_failed: bool = True, transport: Transport | None = None,
-                 signing_key=None, trust=None, policy=None, key_reference: str = "bst", algorithm: str | None = None):
+                 signing_key=None, trust=None, policy=None, key_reference: str = "bst", algorithm: str | None = None,
+                 endpoint: str | Sequence[str] | None = None, schema_dirs: Sequence[str] = ()):
         if not wsdls:
             raise ValueError("give at least one WSDL URL, WSDL file or endpoint URL")
         self.source = source
@@ -150,12 +143,20 @@ class Client:
         self.user = user
         self.raise_on_failed = raise_on_failed
         if transport is None:
-            transport = (_shared_transport(timeout) if session is None else
-                         Transport(cache=_wsdl_cache, timeout=timeout, operation_timeout=timeout, session=session))
+            transport = (shared_transport(timeout) if session is None else
+                         Transport(cache=discovery._wsdl_cache, timeout=timeout, operation_timeout=timeout,
+                                   session=session))
         self.transport = transport
         self.targets: list[Target] = []
-        for wsdl in wsdls:
-            self.targets.extend(_targets(_zeep_client(_wsdl_location(wsdl), self.transport, plugins, wsse)))
+        found = []
+        schema_dirs = tuple(str(d) for d in schema_dirs)
+        for wsdl, address in zip(wsdls, discovery.endpoints_for(wsdls, endpoint)):
+            read, document = discovery.discover_wsdl(wsdl, transport, schema_dirs, address)
+            found.append(read)
+            client = _zeep_client(document, (read.wsdl, schema_dirs), transport, plugins, wsse)
+            self.targets.extend(Target(client, op.address, _zeep_operation(document, op), op.soap_action,
+                                       op.input_element, op.style == "generic", op) for op in read.operations)
+        self.discovery = Discovery(tuple(found))
 
     # ------------------------------------------------------------ verbs
 
@@ -231,29 +232,30 @@ class Client:
         return m.Header(verb=verb, noun=noun, **values)
 
     def target_for(self, verb: str, noun: str) -> Target:
-        """The typed operation `<Verb><Noun>` if a WSDL offers it, else the generic one."""
-        verb = verbs.normalize(verb)
-        typed_name = f"{verb.capitalize()}{noun}"
-        generic_op = "PublishEvent" if verb in verbs.EVENT_VERBS else "Request"
+        """The noun's own operation for this verb if a WSDL offers one, else the generic one."""
+        chosen = discovery.choose([t.discovered for t in self.targets], verb, noun, strict=False)
         for target in self.targets:
-            # Any year's per-noun namespace (.../2011/MeterReadingsMessage, .../2015/...): vendors differ.
-            element = etree.QName(target.input_element)
-            if element.localname == typed_name and (element.namespace or "").endswith(f"/{noun}Message"):
+            if target.discovered is chosen:
                 return target
-        for target in self.targets:
-            if target.generic and target.operation.name == generic_op:
-                return target
-        raise NotOffered(f"no WSDL given to this client offers {typed_name} or a generic {generic_op} operation")
+        offered = "; ".join(op.describe() for op in self.discovery.operations) or "no 61968 operation"
+        raise NotOffered(f"no WSDL given to this client offers {verbs.normalize(verb)} {noun} (nor a generic "
+                         f"operation for it); they offer: {offered}")
 
     def send(self, msg: m.RequestMessage | m.EventMessage) -> Result:
         target = self.target_for(msg.header.verb, msg.header.noun)
-        envelope = soap.envelope(_carrier(msg, target))
-        headers = {"SOAPAction": f'"{target.soap_action}"', "Content-Type": "text/xml; charset=utf-8"}
+        if not target.address:
+            raise TransportError(f"the WSDL {target.discovered.wsdl} gives {target.discovered.name} no soap:address; "
+                                 "say where to send with endpoint=")
+        envelope = soap.envelope(_carrier(msg, target), version=target.soap_version)
+        headers = soap.http_headers(target.soap_action, target.soap_version)
         options = {"address": target.address}
         envelope, headers = zeep_plugins.apply_egress(target.client, envelope, headers, target.operation, options)
         if target.client.wsse is not None:
             envelope, headers = target.client.wsse.apply(envelope, headers)
         if self.signing_key is not None:
+            if target.soap_version != "1.1":
+                raise SoapbusClientError(f"{target.discovered.name} is bound to SOAP {target.soap_version}; soapbus "
+                                         "signs SOAP 1.1 envelopes only (WS-Security here is SOAP 1.1)")
             envelope = sign_envelope(envelope, self.signing_key, key_reference=self.key_reference,
                                      algorithm=self.algorithm)
         try:
@@ -269,7 +271,7 @@ class Client:
                                  f"{content_type or 'no content type'}, not SOAP", response.status_code,
                                  response.content)
         try:
-            unwrapped = soap.unwrap(response.content)
+            unwrapped = soap.unwrap(response.content, versions=soap.ANY_VERSION)
         except MessageError as exc:
             raise TransportError(f"{target.address} answered HTTP {response.status_code} with a body that is not "
                                  f"a SOAP envelope: {exc.reason}", response.status_code, response.content) from None
@@ -280,9 +282,10 @@ class Client:
             raise SoapFaultError(fault.code, fault.reason, _fault_message(fault.detail), response.status_code)
         if target.client.wsse is not None:
             target.client.wsse.verify(envelope)
-        element = self._verified_message(response.content) if self.verifier is not None else unwrapped.message
+        element = self._verified_message(response.content) if self.verifier is not None else unwrapped.operation
         try:
-            message = m.parse(element, "ResponseMessage")
+            # Wrappers removed and the target's namespaces (per-noun, www, a vendor's own) read as the standard one.
+            message = m.parse(shapes.standard(element), "ResponseMessage")
         except MessageError as exc:
             raise TransportError(f"{target.address} answered something that is not a 61968 ResponseMessage: "
                                  f"{exc.reason}", response.status_code, response.content) from None
@@ -317,14 +320,8 @@ def _payload(payload, compress: bool) -> m.Payload:
 
 
 def _carrier(msg, target: Target) -> etree._Element:
-    if not target.generic:
-        ns = etree.QName(target.input_element).namespace
-        return m.to_element(msg, wrapper=target.input_element, part_ns=ns)
-    if etree.QName(target.input_element).namespace == namespaces.ABSTRACT:
-        wrapper = etree.Element(target.input_element)
-        wrapper.append(m.to_element(msg, wrapper=f"{{{namespaces.ABSTRACT}}}message"))
-        return wrapper
-    return m.to_element(msg)
+    """The Body's child: the message in the shape the target's schema declares (wrapping, namespaces, spelling)."""
+    return shapes.build(msg, target.discovered.shape)
 
 
 def _fault_message(detail):

@@ -56,3 +56,7 @@ class SecurityError(SoapbusClientError):
 
 class NotOffered(SoapbusClientError):
     """None of the client's WSDLs offers an operation for this noun and verb."""
+
+
+class DiscoveryError(TransportError):
+    """A target's WSDL could not be read: unreachable, not a WSDL, or a schema it imports is missing."""

@@ -1,27 +1,25 @@
 """What the target offers, read from its WSDLs only, and where each message goes.
 
-Discovery goes through soapbus.client (zeep reads the WSDLs: addresses, operations,
-soapActions, input elements). Nothing soapbus-specific is assumed: a typed service is
-recognised by its input element `{.../<Noun>Message}<Verb><Noun>`, the generic one by its
-Request / PublishEvent operations. Where a WSDL offers typed operations for a noun, those are
-exactly the verbs offered for it; a noun without typed operations is offered through the
-generic service, if there is one.
+Discovery is soapbus.client.discovery, the same reading the client SDK sends by: operations
+recognised by name and input element in any namespace (iec.ch of any year, or a vendor's
+own), `<Verb><Noun>`, `<Noun>RequestMessage` under a verb-named operation, Query<Noun>,
+the generic Request / PublishEvent; SOAP 1.1 or 1.2; the message built in the namespaces and
+the verb spelling the target's schema declares. Where a WSDL offers operations of its own for
+a noun, those are exactly the verbs offered for it; a noun without them is offered through
+the generic service, if there is one.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from typing import Sequence
 from urllib.parse import urlsplit
 
 from lxml import etree
 
-from .. import message as m
-from ..client import Client, SoapbusClientError
-from ..message import namespaces, verbs
+from ..client import Discovery, Operation, SoapbusClientError, discover
+from ..client.discovery import generic_operation_name
+from ..message import namespaces, shapes, verbs
 from .errors import Skip, TargetError
-
-_NOUN_NS = re.compile(r"^https?://(?:www\.)?iec\.ch/TC57/2011/(?P<noun>\w+)Message$")
-_VERB_NAMES = sorted({*verbs.REQUEST_VERBS, *verbs.EVENT_VERBS}, key=len, reverse=True)
 
 
 @dataclass(frozen=True)
@@ -31,100 +29,90 @@ class Route:
     input_element: str  # Clark name of the Body's child
     style: str  # typed | generic-wrapped | generic
     operation: str
+    soap_version: str = "1.1"
+    shape: shapes.Shape | None = None  # how the target's schema spells the message (None: the standard shape)
 
     def carrier(self, msg) -> etree._Element:
-        """The Body's child for a message sent through this operation."""
+        """The Body's child for a message sent through this operation, in the target's own shape."""
+        return shapes.build(msg, self.shape or self._standard_shape())
+
+    def _standard_shape(self) -> shapes.Shape:
+        """A route made without discovery: the shapes soapbus's own WSDLs declare."""
+        ns = etree.QName(self.input_element).namespace or ""
         if self.style == "typed":
-            ns = etree.QName(self.input_element).namespace
-            return m.to_element(msg, wrapper=self.input_element, part_ns=ns)
+            return shapes.Shape(self.input_element, None, (("Header", ns), ("Request", ns), ("Payload", ns)))
         if self.style == "generic-wrapped":
-            wrapper = etree.Element(self.input_element)
-            wrapper.append(m.to_element(msg, wrapper=f"{{{namespaces.ABSTRACT}}}message"))
-            return wrapper
-        return m.to_element(msg)
+            return shapes.Shape(self.input_element, f"{{{namespaces.ABSTRACT}}}message")
+        return shapes.Shape(self.input_element)
+
+
+def route_for(op: Operation) -> Route:
+    style = op.style if op.style == "typed" or op.shape.inner is None else "generic-wrapped"
+    return Route(op.address or "", op.soap_action, op.input_element, style, op.name, op.soap_version, op.shape)
 
 
 class Targets:
-    def __init__(self, locations: list[str], timeout: float = 30):
+    def __init__(self, locations: list[str], timeout: float = 30, schema_dirs: Sequence[str] = (),
+                 endpoints: Sequence[str] = ()):
         if not locations:
             raise TargetError("give at least one --target (an endpoint URL or a WSDL URL)")
         self.locations = list(locations)
+        try:
+            self.discovery: Discovery = discover(self.locations, timeout=timeout, schema_dirs=schema_dirs,
+                                                 endpoints=list(endpoints))
+        except SoapbusClientError as exc:
+            raise TargetError(f"target {_which(exc, self.locations)}: {exc}") from None
+        for found in self.discovery.targets:
+            if not found.operations:
+                ignored = "; ".join(found.ignored) or "it has no operations"
+                raise TargetError(f"target {found.location}: its WSDL offers no IEC 61968-100 operation (no "
+                                  f"<Verb><Noun> or <Noun>RequestMessage operation and no generic Request/"
+                                  f"PublishEvent): {ignored}")
+            unaddressed = [op.name for op in found.operations if not op.address]
+            if unaddressed:
+                raise TargetError(f"target {found.location}: its WSDL gives {', '.join(unaddressed)} no soap:address; "
+                                  "say where the endpoint runs with --endpoint URL")
         self.typed: dict[tuple[str, str], Route] = {}  # (verb, noun) -> route
         self.generic: dict[str, Route] = {}  # Request | PublishEvent | Response -> route
-        for location in self.locations:
-            try:
-                client = Client(location, timeout=timeout)
-            except SoapbusClientError as exc:
-                raise TargetError(f"target {location}: {exc}") from None
-            except Exception as exc:  # zeep raises many kinds for a document that is not a WSDL
-                raise TargetError(f"target {location}: cannot read a WSDL there ({exc.__class__.__name__}: "
-                                  f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})") from None
-            found = 0
-            for target in client.targets:
-                found += self._add(target)
-            if not found:
-                raise TargetError(f"target {location}: its WSDL offers no IEC 61968-100 operation (no typed "
-                                  "<Verb><Noun> input element and no generic Request/PublishEvent)")
-
-    def _add(self, target) -> int:
-        qname = etree.QName(target.input_element)
-        name = target.operation.name
-        if target.generic:
-            style = "generic-wrapped" if qname.namespace == namespaces.ABSTRACT else "generic"
-            op = name if name in ("Request", "PublishEvent", "Response") else {
-                "RequestMessage": "Request", "EventMessage": "PublishEvent", "ResponseMessage": "Response"
-            }.get(qname.localname)
-            if op is None:
-                return 0
-            self.generic.setdefault(op, Route(target.address, target.soap_action, target.input_element, style, op))
-            return 1
-        match = _NOUN_NS.match(qname.namespace or "")
-        if not match:
-            return 0
-        noun = match.group("noun")
-        local = qname.localname
-        for verb in _VERB_NAMES:
-            if local.lower() == f"{verb}{noun}".lower():
-                self.typed.setdefault((verb, noun), Route(target.address, target.soap_action, target.input_element,
-                                                          "typed", name))
-                return 1
-        return 0
+        for op in self.discovery.operations:
+            if op.noun is None:
+                self.generic.setdefault(generic_operation_name(op.kind), route_for(op))
+            elif op.verb is not None:
+                self.typed.setdefault((op.verb, op.noun), route_for(op))
 
     # ------------------------------------------------------------ what is offered
 
     def typed_nouns(self) -> set[str]:
-        return {noun for _, noun in self.typed}
+        return {op.noun for op in self.discovery.operations if op.noun}
 
     def offers(self, verb: str, noun: str) -> bool:
-        verb = verbs.normalize(verb)
-        if noun in self.typed_nouns():
-            return (verb, noun) in self.typed
-        if verb in verbs.EVENT_VERBS:
-            return "PublishEvent" in self.generic
-        return verb in verbs.REQUEST_VERBS and "Request" in self.generic
+        return self.discovery.find(verb, noun, strict=True) is not None
 
     def route(self, verb: str, noun: str) -> Route:
         """Where a (verb, noun) message goes; Skip when the target does not offer it."""
-        verb = verbs.normalize(verb)
-        if (verb, noun) in self.typed:
-            return self.typed[(verb, noun)]
-        if self.offers(verb, noun):
-            return self.generic["PublishEvent" if verb in verbs.EVENT_VERBS else "Request"]
-        raise Skip(f"the target's WSDLs do not offer {verb} {noun}")
+        op = self.discovery.find(verb, noun, strict=True)
+        if op is None:
+            raise Skip(f"the target's WSDLs do not offer {verbs.normalize(verb)} {noun}")
+        return route_for(op)
 
     def offered(self) -> list[str]:
-        """`verb Noun` for every typed operation, plus `* (generic Request)` lines: for reports."""
-        lines = sorted(f"{verb} {noun}" for verb, noun in self.typed)
-        lines += [f"any {op} (generic {route.operation} at {route.address})" for op, route in sorted(self.generic.items())]
-        return lines
+        """One line per discovered operation (verb, noun, element, SOAP version, namespace, address): for reports."""
+        return self.discovery.lines()
 
     def hosts(self) -> set[str]:
-        return {urlsplit(r.address).hostname or "" for r in [*self.typed.values(), *self.generic.values()]}
+        return {urlsplit(op.address).hostname or "" for op in self.discovery.operations if op.address}
 
     def first_address(self) -> str:
-        for route in [*self.typed.values(), *self.generic.values()]:
-            return route.address
+        for op in self.discovery.operations:
+            if op.address:
+                return op.address
         return self.locations[0]
 
 
-__all__ = ["Targets", "Route"]
+def _which(exc: Exception, locations: list[str]) -> str:
+    """The location an error is about, when its message names one; else all of them."""
+    text = str(exc)
+    return next((loc for loc in locations if loc in text), ", ".join(locations))
+
+
+__all__ = ["Targets", "Route", "route_for"]

@@ -7,6 +7,7 @@ MSG_ACCEPTED = (MSG, MSG_WWW)
 
 ABSTRACT = "http://iec.ch/TC57/2011/abstract"
 SOAP11_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+SOAP12_ENV = "http://www.w3.org/2003/05/soap-envelope"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 
