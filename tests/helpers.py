@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 import subprocess
@@ -28,6 +29,10 @@ class ServerProcess:
     data_dir: Path
     database_url: str
     process: subprocess.Popen
+    output: list[str] = dataclasses.field(default_factory=list)  # every line it printed (stdout and stderr)
+
+    def log_text(self) -> str:
+        return "".join(self.output)
 
     def post(self, service: str, body: bytes, content_type: str = "text/xml; charset=utf-8",
              action: str = '""') -> requests.Response:
@@ -60,13 +65,18 @@ def start_server(data_dir: Path, database_url: str | None = None, extra_args=(),
         seen.append(line)
         found = re.search(r"listening on (http://\S+)", line)
         if found:
-            # keep draining output so the child never blocks on a full pipe
+            # keep draining output (kept for tests that read the log) so the child never blocks on a full pipe
             import threading
 
-            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
             url = found.group(1)
-            return ServerProcess(url, data_dir, database_url or f"sqlite:///{(data_dir / 'soapbus.db').resolve()}",
-                                 proc)
+            server = ServerProcess(url, data_dir, database_url or f"sqlite:///{(data_dir / 'soapbus.db').resolve()}",
+                                   proc, seen)
+            def keep_reading():
+                for later in proc.stdout:
+                    seen.append(later)
+
+            threading.Thread(target=keep_reading, daemon=True).start()
+            return server
     proc.kill()
     raise RuntimeError("soapbus serve did not start:\n" + "".join(seen))
 

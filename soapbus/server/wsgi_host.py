@@ -6,9 +6,17 @@ answer is one small body, so the whole call runs in the pool and the reactor wri
 collected answer once. Spyne's own Twisted transport is not used: with current Twisted it
 gets the request method as bytes (every POST 405), breaks on a bytes URL (`?wsdl` 500) and
 imports the removed `twisted.python.constants`.
+
+The pool never touches the Twisted request: the body (already whole in memory or a temporary
+file when the resource renders) is read into bytes on the reactor, and the answer is written
+on the reactor. Twisted closes `request.content` when a client hangs up, so a pool thread
+still reading it would fail half-way (`ValueError: I/O operation on closed file`); with the
+bytes in hand, a request that arrived whole is processed and journaled whole even if its
+client is gone, and the answer that cannot be delivered is logged in one line.
 """
 from __future__ import annotations
 
+import io
 import logging
 
 from twisted.internet.threads import deferToThreadPool
@@ -24,7 +32,6 @@ TOO_LARGE_KEY = "soapbus.too_large"
 
 def environ_for(request, too_large: bool) -> dict:
     """The WSGI environ of a Twisted request (built on the reactor, read in the pool)."""
-    request.content.seek(0)
     host = request.getHost()
     peer = request.getClientAddress()
     environ = {
@@ -40,7 +47,7 @@ def environ_for(request, too_large: bool) -> dict:
         "REMOTE_ADDR": getattr(peer, "host", ""),
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": "https" if request.isSecure() else "http",
-        "wsgi.input": request.content,
+        "wsgi.input": io.BytesIO(request_body(request)),
         "wsgi.errors": _LogStream(),
         "wsgi.multithread": True,
         "wsgi.multiprocess": False,
@@ -52,6 +59,12 @@ def environ_for(request, too_large: bool) -> dict:
         if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
             environ[key] = ",".join(v.decode("latin-1") for v in values)
     return environ
+
+
+def request_body(request) -> bytes:
+    """The body Twisted received (all of it, or the first bytes kept of an oversized one)."""
+    request.content.seek(0)
+    return request.content.read()
 
 
 def call_application(application, environ: dict) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -79,9 +92,10 @@ def render_in_pool(reactor, threadpool, application, request, too_large: bool):
     request.notifyFinish().addBoth(finished.append)  # the client may go away while we work
 
     def write(answer):
-        if finished:
-            return
         status, headers, body = answer
+        if finished:
+            _log_undelivered(environ, status, body)
+            return
         request.setResponseCode(status)
         for name, value in headers:
             if name.lower() != "content-length":
@@ -100,6 +114,12 @@ def render_in_pool(reactor, threadpool, application, request, too_large: bool):
 
     deferToThreadPool(reactor, threadpool, call_application, application, environ).addCallbacks(write, fail)
     return NOT_DONE_YET
+
+
+def _log_undelivered(environ: dict, status: int, body: bytes) -> None:
+    log.warning("client %s went away before its answer to %s %s (HTTP %d, %d bytes); the request had arrived "
+                "whole and was handled to the end: the journal holds it and this answer",
+                environ["REMOTE_ADDR"] or "?", environ["REQUEST_METHOD"], environ["PATH_INFO"], status, len(body))
 
 
 class _LogStream:
