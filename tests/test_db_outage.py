@@ -31,8 +31,8 @@ from soapbus.store import Store, StoreUnavailable, utc_now
 from soapbus.store.availability import unavailable_reason
 
 from .conftest import skip_or_fail
-from .plugins.database_dies import CUT_PREFIX
 from .helpers import fault_of, header, meter_readings, response_message, typed_envelope
+from .plugins.database_dies import CUT_PREFIX
 from .tcp_proxy import TcpProxy
 
 PG_URL_VAR = "SOAPBUS_TEST_PG_URL"
