@@ -2,6 +2,7 @@
 and clients that hang up before their answer."""
 from __future__ import annotations
 
+import logging
 import select
 import socket
 import time
@@ -191,6 +192,45 @@ def test_a_request_sent_in_time_at_a_slow_pace_is_served(guarded):
     assert closed[0].startswith(b"HTTP/1.1 200 OK")
     reply = _reply_of(closed[0])
     assert reply.reply.result == "OK" and reply.header.correlation_id == req.header.message_id
+
+
+def test_the_limit_is_logged_when_it_starts_then_at_most_once_an_interval(caplog):
+    """The log arithmetic on Twisted's deterministic clock (the live test above shows the first line)."""
+    from twisted.internet.address import IPv4Address
+    from twisted.internet.protocol import Factory, Protocol
+    from twisted.internet.task import Clock
+    from twisted.internet.testing import StringTransport
+    from twisted.python.failure import Failure
+
+    from soapbus.server.connections import ConnectionLimit
+
+    clock = Clock()
+    limit = ConnectionLimit(Factory.forProtocol(Protocol), 2, clock, report_every=60)
+
+    def connect():
+        wrapper = limit.buildProtocol(IPv4Address("TCP", "10.0.0.9", 40000))
+        if wrapper is not None:
+            wrapper.makeConnection(StringTransport())
+        return wrapper
+
+    first, second = connect(), connect()
+    assert first is not None and second is not None
+    with caplog.at_level(logging.WARNING, logger="soapbus.server.connections"):
+        assert [connect() for _ in range(100)] == [None] * 100
+        assert [r.getMessage() for r in caplog.records] == [
+            "connection limit reached: 2 connections open (--max-connections 2); refusing new connections, the "
+            "first from 10.0.0.9, until some close (reported at most every 60 s while it lasts)"]
+        clock.advance(60)
+        assert caplog.records[-1].getMessage() == ("connection limit still reached: refused 99 more connections "
+                                                   "in the last 60 s (--max-connections 2)")
+        clock.advance(60)  # a quiet interval: no line, and the next refusal is reported at once
+        assert len(caplog.records) == 2
+        first.connectionLost(Failure(ConnectionError("gone")))
+        assert connect() is not None  # the freed slot is used
+        assert connect() is None and len(caplog.records) == 3
+        assert caplog.records[-1].getMessage().startswith("connection limit reached")
+    limit.doStop()
+    assert not clock.getDelayedCalls()
 
 
 # ------------------------------------------------------------------ clients that hang up
