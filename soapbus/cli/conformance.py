@@ -13,6 +13,24 @@ def conformance() -> None:
     """IEC 61968-100 conformance: replay the standard's sequences against any vendor's endpoints."""
 
 
+class CannotStart(click.ClickException):
+    """The run could not start as given (a suite, target, key or report folder it cannot use): exit 2."""
+
+    exit_code = 2
+
+
+def _payloads(pairs) -> dict[str, Path]:
+    out = {}
+    for pair in pairs:
+        noun, sep, file = pair.partition("=")
+        if not sep or not noun.strip() or not file.strip():
+            raise click.BadParameter(f"{pair!r}: write NOUN=FILE", param_hint="--payload")
+        if not Path(file).is_file():
+            raise click.BadParameter(f"{pair!r}: no file {file}", param_hint="--payload")
+        out[noun.strip()] = Path(file)
+    return out
+
+
 def _variables(pairs) -> dict:
     out = {}
     for pair in pairs:
@@ -26,6 +44,12 @@ def _variables(pairs) -> dict:
 @conformance.command("run")
 @click.option("--target", "targets", multiple=True, required=True, metavar="URL|WSDL",
               help="An endpoint URL (its ?wsdl is read) or a WSDL URL or file, typed or generic (repeatable).")
+@click.option("--endpoint", "endpoints", multiple=True, metavar="URL",
+              help="Where the target runs, instead of its WSDL's soap:address: once for every --target, or once per "
+                   "--target in the same order.")
+@click.option("--schema", "schema_dirs", multiple=True, metavar="DIR",
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder of XSDs the WSDLs' imports are read from first, by namespace or file name (repeatable).")
 @click.option("--suite", "suites", multiple=True, metavar="NAME|PATH",
               help="A shipped suite by name or a suite YAML file (repeatable; default: every shipped server suite).")
 @click.option("--client-cert", type=PEM, help="PEM certificate the harness signs requests with.")
@@ -43,12 +67,20 @@ def _variables(pairs) -> dict:
 @click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(1), help="Seconds per request.")
 @click.option("--report", "report_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for junit.xml and report.html.")
+@click.option("--payload", "payloads", multiple=True, metavar="NOUN=FILE",
+              help="A document of NOUN the harness sends where a suite needs an object of it, instead of a shipped "
+                   "template or one generated from the target's schema (repeatable; ${mrid} in it is filled in).")
+@click.option("--min-checks", default=1, show_default=True, type=click.IntRange(0),
+              help="Exit 3 when fewer checks than this were judged (passed or failed).")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the operations discovered in the WSDLs.")
-def run_command(targets, suites, client_cert, client_key, key_password, trust, source, callback_host, subscribed,
-                variables, timeout, report_dir, verbose):
+def run_command(targets, endpoints, schema_dirs, suites, client_cert, client_key, key_password, trust, source,
+                callback_host, subscribed,
+                variables, timeout, report_dir, payloads, min_checks, verbose):
     """Run conformance suites against TARGETs and write the reports.
 
-    Exit status 0 when no check failed or errored, 1 otherwise (and for a bad suite, target or certificate).
+    Exit status: 0 every judged check passed (and at least --min-checks were judged), 1 a check
+    failed or could not be run, 2 the run could not start (options, suites, targets, keys), 3 fewer
+    than --min-checks checks were judged.
     """
     from ..conformance import ConformanceError, run
     from ..conformance.reports import TerminalProgress, print_summary, write_reports
@@ -62,12 +94,14 @@ def run_command(targets, suites, client_cert, client_key, key_password, trust, s
     try:
         result = run(list(targets), list(suites) or None, client_cert=client_cert, client_key=client_key,
                      key_password=key_password, trust=trust, source=source, callback_host=callback_host,
-                     subscribed=subscribed, variables=_variables(variables), timeout=timeout, progress=progress)
+                     subscribed=subscribed, variables=_variables(variables), timeout=timeout, progress=progress,
+                     schema_dirs=[str(d) for d in schema_dirs], endpoints=list(endpoints),
+                     payloads=_payloads(payloads), min_checks=min_checks)
         paths = write_reports(result, report_dir)
     except ConformanceError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CannotStart(str(exc)) from None
     print_summary(result, progress.console, paths)
-    raise SystemExit(0 if result.ok else 1)
+    raise SystemExit(result.exit_code)
 
 
 @conformance.command("list")
@@ -79,7 +113,7 @@ def list_command(suites):
     try:
         loaded = [load_suite(s) for s in (suites or shipped_names())]
     except ConformanceError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CannotStart(str(exc)) from None
     for suite in loaded:
         click.echo(f"{suite.name} ({suite.role}): {suite.title}")
         for check in suite.checks.values():
@@ -109,7 +143,8 @@ def serve_mock_command(suite, host, port, trust, server_cert, server_key, variab
     """Host a mock 61968 endpoint and judge what a vendor's client sends to it.
 
     Waits until every request the suite asks for has arrived (or the timeout, or Ctrl-C), then
-    writes the reports. Exit status 0 when no check failed or errored, 1 otherwise.
+    writes the reports. Exit status as for `run`: 0 every judged check passed, 1 a check failed,
+    2 the mock could not start, 3 nothing (or too little) was judged.
     """
     from ..conformance import ConformanceError
     from ..conformance.mock import serve_mock
@@ -119,7 +154,7 @@ def serve_mock_command(suite, host, port, trust, server_cert, server_key, variab
         mock = serve_mock(suite, host, port, trust=trust, server_cert=server_cert, server_key=server_key,
                           variables=_variables(variables))
     except ConformanceError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CannotStart(str(exc)) from None
     click.echo(f"mock endpoint listening on {mock.url} (suite {mock.suite.name})")
     for url in mock.service_urls():
         click.echo(f"  WSDL: {url}?wsdl")
@@ -136,6 +171,6 @@ def serve_mock_command(suite, host, port, trust, server_cert, server_key, variab
     try:
         paths = write_reports(result, report_dir)
     except ConformanceError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise CannotStart(str(exc)) from None
     print_summary(result, reports=paths)
-    raise SystemExit(0 if result.ok else 1)
+    raise SystemExit(result.exit_code)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import Path
 
 from . import suites as suite_files
 from .errors import ConformanceError
@@ -9,6 +10,7 @@ from .keys import KeyMaterial
 from .listener import Listener, parse_host_port
 from .model import RunResult, Suite
 from .runner import DEFAULT_SOURCE, Progress, RunContext, SuiteRunner
+from .payloads import Payloads, wsdl_location
 from .targets import Targets
 
 
@@ -29,18 +31,25 @@ def load_suites(names=None, role: str = "server") -> list[Suite]:
 def run(targets, suites=None, *, client_cert=None, client_key=None, trust=None, key_password: str | None = None,
         source: str = DEFAULT_SOURCE, callback_host: str | None = None, subscribed: bool = False,
         variables: dict | None = None, timeout: float = 30, progress: Progress | None = None,
-        listener: Listener | None = None) -> RunResult:
+        listener: Listener | None = None, schema_dirs=(), endpoints=(), payloads: dict | None = None,
+        min_checks: int = 1) -> RunResult:
     """Run suites (names or paths; default: every shipped server suite) against the targets.
 
-    targets: endpoint URLs or WSDL URLs/files (typed per noun or generic). Raises
-    ConformanceError (with a message for a person) for a bad suite, target or key material.
+    targets: endpoint URLs or WSDL URLs/files (typed per noun or generic). schema_dirs: folders
+    of XSDs the WSDLs' imports are resolved from first. endpoints: where the targets run when
+    that is not their soap:address (one for all, or one per target). payloads: noun -> file of a
+    document of that noun, used instead of a shipped template or one generated from the schema.
+    min_checks: a run that judged fewer checks ends with exit code 3 (`RunResult.exit_code`).
+    Raises ConformanceError (with a message for a person) for a bad suite, target or key material.
     """
     if isinstance(targets, str):
         targets = [targets]
     progress = progress or Progress()
     loaded = load_suites(list(suites) if suites else None)
     keys = KeyMaterial.load(client_cert, client_key, trust, key_password)
-    found = Targets(list(targets), timeout=timeout)
+    found = Targets(list(targets), timeout=timeout, schema_dirs=schema_dirs, endpoints=endpoints)
+    sources = Payloads({str(k): Path(v) for k, v in (payloads or {}).items()},
+                       [wsdl_location(t) for t in found.locations], timeout, schema_dirs=[str(d) for d in schema_dirs])
     own_listener = listener is None
     if own_listener:
         if callback_host:
@@ -53,17 +62,22 @@ def run(targets, suites=None, *, client_cert=None, client_key=None, trust=None, 
             listener = Listener().start()
     started = datetime.now(timezone.utc)
     try:
-        ctx = RunContext(found, keys, listener, subscribed, source, timeout, dict(variables or {}))
+        ctx = RunContext(found, keys, listener, subscribed, source, timeout, dict(variables or {}), sources)
         progress.run_start(found, loaded)
         checks = []
         for suite in loaded:
             checks.extend(SuiteRunner(suite, ctx, progress).run())
+        if ctx.prerequisite.outcomes:  # the root every noun's steps hang on, reported first
+            checks.insert(0, ctx.prerequisite)
     finally:
         if own_listener:
             listener.stop()
-    return RunResult(targets=list(targets), suites=[s.name for s in loaded], checks=checks, started=started,
+    ran = (["prerequisites"] if ctx.prerequisite.outcomes else []) + [s.name for s in loaded]
+    return RunResult(targets=list(targets), suites=ran, checks=checks, started=started,
                      finished=datetime.now(timezone.utc),
-                     notes=[f"callback listener: {listener.url}", *(f"offered: {line}" for line in found.offered())])
+                     notes=[f"callback listener: {listener.url}", *(f"offered: {line}" for line in found.offered()),
+                            *ctx.payloads.notes], min_checks=min_checks,
+                     discovery=found.discovery)
 
 
 __all__ = ["run", "load_suites"]
