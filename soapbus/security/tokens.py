@@ -15,7 +15,7 @@ from typing import NamedTuple
 from cryptography import x509
 from lxml import etree
 
-from . import faults, ids, ns
+from . import dn, faults, ids, ns
 from .keys import SigningKey
 from .trust import TrustStore
 
@@ -199,15 +199,19 @@ def _from_x509_data(data, trust: TrustStore) -> Token:
         raise faults.bad_token("ds:X509Data names more than one certificate; which one signed is ambiguous")
     if certs:
         token = _certificate(certs[0].text, "ds:X509Certificate", "X509Certificate")
-        cert = token.certificate
-        if pairs and _read_issuer_serial(pairs[0]) != (cert.issuer, cert.serial_number):
-            raise faults.bad_token("ds:X509IssuerSerial and ds:X509Certificate name different certificates")
+        if pairs:
+            _check_issuer_serial(pairs[0], token.certificate)
         return token
     if pairs:
-        issuer, serial = _read_issuer_serial(pairs[0])
+        issuer_text, serial_text = _issuer_serial_texts(pairs[0])
+        try:
+            issuer, serial = dn.parse(issuer_text), int(serial_text)
+        except ValueError:
+            raise faults.bad_token(f"unreadable ds:X509IssuerSerial ({issuer_text!r}, {serial_text!r}); send the "
+                                   "certificate in a BinarySecurityToken or ds:X509Certificate") from None
         cert = trust.by_issuer_serial(issuer, serial)
         if cert is None:
-            raise faults.bad_token(f"no certificate known to this receiver has issuer {issuer.rfc4514_string()} "
+            raise faults.bad_token(f"no certificate known to this receiver has issuer {issuer_text} "
                                    f"and serial {serial}; send the certificate in a BinarySecurityToken")
         return Token(cert, "X509IssuerSerial")
     if skis:
@@ -218,10 +222,31 @@ def _from_x509_data(data, trust: TrustStore) -> Token:
     raise faults.bad_token("ds:X509Data holds neither a certificate, an IssuerSerial nor an SKI")
 
 
-def _read_issuer_serial(pair) -> tuple[x509.Name, int]:
-    issuer_text = (pair.findtext(ns.tag(ns.DS, "X509IssuerName")) or "").strip()
-    serial_text = (pair.findtext(ns.tag(ns.DS, "X509SerialNumber")) or "").strip()
+def _issuer_serial_texts(pair) -> tuple[str, str]:
+    return ((pair.findtext(ns.tag(ns.DS, "X509IssuerName")) or "").strip(),
+            (pair.findtext(ns.tag(ns.DS, "X509SerialNumber")) or "").strip())
+
+
+def _check_issuer_serial(pair, cert: x509.Certificate) -> None:
+    """An IssuerSerial beside the certificate it names: the certificate decides, a contradiction is refused.
+
+    The name may be written in any of the forms dn.parse reads (Java's among them) and still
+    be the certificate's issuer. A part that cannot be read at all names nothing, and the
+    certificate carried (whose key the signature must verify with, and which the TrustStore
+    judges) decides alone; a part that reads as another certificate's is refused.
+    """
+    issuer_text, serial_text = _issuer_serial_texts(pair)
     try:
-        return x509.Name.from_rfc4514_string(issuer_text), int(serial_text)
+        serial = int(serial_text)
     except ValueError:
-        raise faults.bad_token(f"unreadable ds:X509IssuerSerial ({issuer_text!r}, {serial_text!r})") from None
+        serial = None
+    if serial is not None and serial != cert.serial_number:
+        raise faults.bad_token(f"ds:X509IssuerSerial names serial number {serial}, but the ds:X509Certificate beside "
+                               f"it has serial number {cert.serial_number}: they name different certificates")
+    try:
+        issuer = dn.parse(issuer_text)
+    except ValueError:
+        return
+    if not issuer.matches(cert.issuer):
+        raise faults.bad_token(f"ds:X509IssuerSerial names issuer {issuer_text!r}, but the ds:X509Certificate beside "
+                               f"it was issued by {cert.issuer.rfc4514_string()!r}: they name different certificates")

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store, VerificationError
 
 from . import faults
+from .dn import DistinguishedName
 from .identity import subject_text
 from .keys import read_pem
 
@@ -72,9 +73,11 @@ class TrustStore:
         """Trust exactly these signer certificates, and no CA."""
         return cls(pinned=[c for s in certificates for c in load_certificates(s)])
 
-    def by_issuer_serial(self, issuer: x509.Name, serial: int) -> x509.Certificate | None:
+    def by_issuer_serial(self, issuer: DistinguishedName | x509.Name, serial: int) -> x509.Certificate | None:
+        """A known certificate with this serial number from this issuer (written in any form dn.parse reads)."""
         for cert in self._known:
-            if cert.serial_number == serial and cert.issuer == issuer:
+            if cert.serial_number == serial and (issuer.matches(cert.issuer) if isinstance(issuer, DistinguishedName)
+                                                 else cert.issuer == issuer):
                 return cert
         return None
 

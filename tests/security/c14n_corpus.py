@@ -43,10 +43,18 @@ TARGET_ID = "target"
 
 @dataclass(frozen=True)
 class Shape:
-    reference_c14n: str
+    reference_c14n: str | None  # the Reference's last transform, a C14N (None: no C14N named)
     signed_info_c14n: str
     ds_style: str
     signature_method: str = ns.RSA_SHA256
+    enveloped: bool = False  # URI="" with the enveloped-signature transform first (IEC 62325-504)
+
+
+def shapes_62325() -> list[Shape]:
+    """The IEC 62325-504 shapes soapbus accepts: enveloped, then C14N 1.0, exclusive C14N or none named."""
+    return [Shape(ref, info, style, enveloped=True)
+            for ref, info, style in itertools.product((None, ns.C14N10, ns.EXC_C14N), (ns.C14N10, ns.EXC_C14N),
+                                                      DS_STYLES)]
 
 
 def shapes() -> list[Shape]:
@@ -56,8 +64,11 @@ def shapes() -> list[Shape]:
 
 def shape_id(shape: Shape) -> str:
     def short(uri):
+        if uri is None:
+            return "none"
         return ("exc" if uri in EXCLUSIVE else "inc") + ("+comments" if uri.endswith("Comments") else "")
-    return f"ref={short(shape.reference_c14n)},info={short(shape.signed_info_c14n)},sig={shape.ds_style}"
+    enveloped = "enveloped+" if shape.enveloped else ""
+    return f"ref={enveloped}{short(shape.reference_c14n)},info={short(shape.signed_info_c14n)},sig={shape.ds_style}"
 
 
 Scope = dict  # prefix (None: the default namespace) -> namespace URI ("" for the default: none)
@@ -68,6 +79,8 @@ class _Builder:
         self.rng = random.Random(seed)
         self.shape = shape
         self.xml_ids = itertools.count(1)
+        # IEC 62325-504 refuses comments and PIs in the message (its URI="" reference leaves them unsigned)
+        self.misc = not shape.enveloped
 
     # ------------------------------------------------------------ pieces
 
@@ -133,7 +146,7 @@ class _Builder:
             roll = rng.random()
             if depth > 0 and roll < 0.55:
                 parts.append(self.element(scope, depth - 1))
-            elif roll < 0.8:
+            elif roll < 0.8 or not self.misc:
                 parts.append(rng.choice(TEXTS))
             elif roll < 0.92:
                 parts.append(f"<!-- {rng.choice(('c', 'a &amp; b is not an entity here', '-x-'))} -->")
@@ -168,20 +181,25 @@ class _Builder:
         def q(local):
             return f"{prefix}:{local}" if prefix else local
 
-        comment = "<!-- inside SignedInfo -->" if rng.random() < 0.5 else ""
+        comment = "<!-- inside SignedInfo -->" if rng.random() < 0.5 and self.misc else ""
         space = rng.choice(("", "\n  "))
+        transforms = ([ns.ENVELOPED] if shape.enveloped else []) + (
+            [shape.reference_c14n] if shape.reference_c14n else [])
+        transforms_xml = "".join(f'<{q("Transform")} Algorithm="{uri}">{self.c14n_parameters(uri, inner)}'
+                                 f"</{q('Transform')}>" for uri in transforms)
+        uri = "" if shape.enveloped else f"#{TARGET_ID}"
+        key_info = (f"<{q('KeyInfo')}><{q('X509Data')}><{q('X509Certificate')}/></{q('X509Data')}></{q('KeyInfo')}>"
+                    if shape.enveloped else "")
         signed_info = (
             f"<{q('SignedInfo')}>{space}{comment}"
             f'<{q("CanonicalizationMethod")} Algorithm="{shape.signed_info_c14n}">'
             f"{self.c14n_parameters(shape.signed_info_c14n, inner)}</{q('CanonicalizationMethod')}>{space}"
             f'<{q("SignatureMethod")} Algorithm="{shape.signature_method}"/>{space}'
-            f'<{q("Reference")} URI="#{TARGET_ID}"><{q("Transforms")}>'
-            f'<{q("Transform")} Algorithm="{shape.reference_c14n}">'
-            f"{self.c14n_parameters(shape.reference_c14n, inner)}</{q('Transform')}></{q('Transforms')}>{space}"
+            f'<{q("Reference")} URI="{uri}"><{q("Transforms")}>{transforms_xml}</{q("Transforms")}>{space}'
             f'<{q("DigestMethod")} Algorithm="{ns.SHA256}"/><{q("DigestValue")}></{q("DigestValue")}>'
             f"</{q('Reference')}>{space}</{q('SignedInfo')}>")
         start = self.start_tag(q("Signature"), decls, attributes, rng)
-        return f"{start}>{space}{signed_info}<{q('SignatureValue')}/>{space}</{q('Signature')}>"
+        return f"{start}>{space}{signed_info}<{q('SignatureValue')}/>{space}{key_info}</{q('Signature')}>"
 
     # ------------------------------------------------------------ the document
 
@@ -191,6 +209,27 @@ class _Builder:
         signature_level = rng.randrange(levels)
         root_decls = {ROOT_DS_PREFIX: ns.DS} if self.shape.ds_style == "root-prefix" else {}
         return self.level({}, 0, levels, signature_level, root_decls).encode()
+
+    def message(self) -> bytes:
+        """A 62325-504 message: a root holding a Header, whose last child is the Signature, and a Payload."""
+        rng = self.rng
+        decls = {**self.declarations({}, 0.6), **({ROOT_DS_PREFIX: ns.DS} if self.shape.ds_style == "root-prefix" else {})}
+        root = self.named(decls, {}, "RequestMessage")
+        attributes = self.attributes({}, decls, rng.randint(0, 2))
+        scope = dict(decls)
+        header_decls = self.declarations(scope, 0.4)
+        header = self.named(header_decls, scope, "Header")
+        header_attributes = self.attributes(scope, header_decls, rng.randint(0, 2))
+        header_scope = {**scope, **header_decls}
+        fields = "".join(self.element(header_scope, rng.randint(0, 1)) for _ in range(rng.randint(1, 4)))
+        header_xml = (f"{self.start_tag(header, header_decls, header_attributes, rng)}>{fields}"
+                      f"{self.signature(header_scope)}</{header}>")
+        payload = self.element(scope, 3)
+        return f"{self.start_tag(root, decls, attributes, rng)}>{header_xml}{payload}</{root}>".encode()
+
+    def named(self, decls: dict, scope: Scope, local: str) -> str:
+        """`local`, unprefixed or with a prefix bound here or above (declared in `decls` where needed)."""
+        return f"{self.prefix_for(scope, decls)}:{local}" if self.rng.random() < 0.4 else local
 
     def level(self, scope: Scope, index: int, levels: int, signature_level: int, forced: dict) -> str:
         rng = self.rng
@@ -212,6 +251,11 @@ class _Builder:
 def document(seed: int, shape: Shape) -> bytes:
     """The document `seed` builds for `shape`: well-formed, its Signature a template to fill."""
     return _Builder(seed, shape).document()
+
+
+def message(seed: int, shape: Shape) -> bytes:
+    """The IEC 62325-504 message `seed` builds for an enveloped `shape`, its Signature a template to fill."""
+    return _Builder(seed, shape).message()
 
 
 def parts(root: etree._Element) -> tuple[etree._Element, etree._Element]:
