@@ -1,13 +1,16 @@
-"""Our compact CIM profiles (xsd/<Noun>.xsd) against the public 61968-9 ones.
+"""Our compact CIM profiles (xsd/<Noun>.xsd, xsd/<year>/<Noun>.xsd) against the public ones.
 
-The requirement: whatever the public MeterReadings and EndDeviceEvents profiles accept, ours
-accept too. Shown three ways: realistic documents from the EPRI interoperability scenarios,
-documents generated at random from the public schema's own declarations, and random mutations
-of those that the public schema still accepts. Then what ours add, and what they refuse.
+The requirement: whatever a public profile accepts, our profile of the same edition accepts
+too: the 61968-9 MeterReadings and EndDeviceEvents (2011), the 61968-6:2015 WorkRequests.
+Shown four ways: realistic documents from the EPRI interoperability scenarios, the smallest and
+the fullest document the public schema's own declarations allow, documents generated at random
+from those declarations, and random mutations of those that the public schema still accepts.
+Then what ours add, and what they refuse.
 """
 from __future__ import annotations
 
 import copy
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,7 +25,14 @@ XS = "http://www.w3.org/2001/XMLSchema"
 MR = "http://iec.ch/TC57/2011/MeterReadings#"
 EDE = "http://iec.ch/TC57/2011/EndDeviceEvents#"
 EDC = "http://iec.ch/TC57/2011/EndDeviceControls#"
-PUBLISHED_PROFILES = ("MeterReadings", "EndDeviceEvents")
+WR15 = "http://iec.ch/TC57/2015/WorkRequests#"
+# Each public profile we hold ours to: key -> (noun, edition year, file under the public folder).
+PUBLIC = {
+    "MeterReadings": ("MeterReadings", 2011, "profiles-61968-9/MeterReadings.xsd"),
+    "EndDeviceEvents": ("EndDeviceEvents", 2011, "profiles-61968-9/EndDeviceEvents.xsd"),
+    "WorkRequests 2015": ("WorkRequests", 2015, "profiles-61968-6-2015/WorkRequests.xsd"),
+}
+PUBLISHED_PROFILES = tuple(PUBLIC)
 HYPOTHESIS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -30,14 +40,22 @@ def compile_xsd(path: Path) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(path)))
 
 
+def our_edition(noun: str, year: int):
+    return next(e for e in NOUNS[noun].editions if e.year == year)
+
+
 @pytest.fixture(scope="module")
 def public_profiles(public_dir) -> dict[str, etree.XMLSchema]:
-    return {name: compile_xsd(public_dir / "profiles-61968-9" / f"{name}.xsd") for name in PUBLISHED_PROFILES}
+    return {key: compile_xsd(public_dir / path) for key, (_noun, _year, path) in PUBLIC.items()}
 
 
 @pytest.fixture(scope="module")
 def our_profiles() -> dict[str, etree.XMLSchema]:
-    return {name: compile_xsd(xsd_dir() / noun.profile_xsd) for name, noun in NOUNS.items()}
+    """Our profile of each noun's 2011 edition by noun, and of each held edition by its PUBLIC key."""
+    ours = {name: compile_xsd(xsd_dir() / noun.profile_xsd) for name, noun in NOUNS.items()}
+    ours.update({key: compile_xsd(xsd_dir() / our_edition(noun, year).profile_xsd)
+                 for key, (noun, year, _path) in PUBLIC.items()})
+    return ours
 
 
 def xml(text: str) -> etree._Element:
@@ -119,17 +137,56 @@ NESTED_RESTORATION = f"""
     <subDomain>0</subDomain><type>3</type><Names><name>Power restored</name></Names></EndDeviceEventType>
 </EndDeviceEvents>"""
 
+# 61968-6:2015: a storm repair asked for by a contractor organisation, two tasks, scheduled.
+WORK_REQUEST_2015 = f"""
+<WorkRequests xmlns="{WR15}">
+  <WorkRequest>
+    <mRID>5a0d6c1e-8f2b-4c3d-9e4f-0a1b2c3d4e5f</mRID>
+    <Names><name>WR-2015-0042</name><NameType><name>WorkRequestNumber</name></NameType></Names>
+    <Organisation>
+      <mRID>0f1e2d3c-4b5a-4968-8776-655443322110</mRID>
+      <Names><name>Line Contractors Ltd</name></Names>
+      <phone1><areaCode>555</areaCode><localNumber>0100</localNumber></phone1>
+      <streetAddress>
+        <streetDetail><addressGeneral>1 Main St</addressGeneral><number>1</number></streetDetail>
+        <townDetail><name>Springfield</name><stateOrProvince>IL</stateOrProvince></townDetail>
+      </streetAddress>
+    </Organisation>
+    <Work>
+      <kind>repair</kind>
+      <requestDateTime>2015-06-14T08:00:00Z</requestDateTime>
+      <statusKind>waitingToBeScheduled</statusKind>
+      <ActivityRecords><createdDateTime>2015-06-14T08:00:00Z</createdDateTime><type>created</type></ActivityRecords>
+      <priority><rank>1</rank><type>storm</type></priority>
+      <TimeSchedules><kind>request</kind>
+        <scheduleInterval><end>2015-06-15T17:00:00Z</end><start>2015-06-15T08:00:00Z</start></scheduleInterval>
+      </TimeSchedules>
+      <WorkLocation><mRID>9c8b7a69-5847-4362-8150-4f3e2d1c0b0a</mRID>
+        <mainAddress><streetDetail><addressGeneral>12 Oak Lane</addressGeneral></streetDetail>
+          <townDetail><name>Springfield</name></townDetail></mainAddress>
+        <PositionPoints><xPosition>-89.65</xPosition><yPosition>39.78</yPosition></PositionPoints>
+      </WorkLocation>
+      <WorkTasks><subject>replace pole</subject><taskKind>exchange</taskKind>
+        <Assets><critical>true</critical><utcNumber>P-778</utcNumber></Assets>
+        <Crews><Names><name>Crew 7</name></Names></Crews></WorkTasks>
+      <WorkTasks><crewETA>2015-06-15T09:30:00Z</crewETA><subject>restring conductor</subject>
+        <taskKind>install</taskKind></WorkTasks>
+    </Work>
+  </WorkRequest>
+</WorkRequests>"""
+
 REALISTIC = [("MeterReadings", ON_DEMAND_READ), ("MeterReadings", INTERVAL_DATA),
-             ("EndDeviceEvents", LAST_GASP), ("EndDeviceEvents", NESTED_RESTORATION)]
+             ("EndDeviceEvents", LAST_GASP), ("EndDeviceEvents", NESTED_RESTORATION),
+             ("WorkRequests 2015", WORK_REQUEST_2015)]
 
 
-@pytest.mark.parametrize(("noun", "text"), REALISTIC, ids=["on-demand-read", "interval-data", "last-gasp",
-                                                          "nested-restoration"])
-def test_realistic_public_documents_validate_under_ours(noun, text, public_profiles, our_profiles):
+@pytest.mark.parametrize(("key", "text"), REALISTIC, ids=["on-demand-read", "interval-data", "last-gasp",
+                                                         "nested-restoration", "work-request-2015"])
+def test_realistic_public_documents_validate_under_ours(key, text, public_profiles, our_profiles):
     document = xml(text)
-    assert public_profiles[noun].validate(document), public_profiles[noun].error_log
-    assert our_profiles[noun].validate(document), our_profiles[noun].error_log
-    assert validate_documents(noun, [document]) == []
+    assert public_profiles[key].validate(document), public_profiles[key].error_log
+    assert our_profiles[key].validate(document), our_profiles[key].error_log
+    assert validate_documents(PUBLIC[key][0], [document]) == []
 
 
 # ---------------------------------------------------------------- documents generated from the public schema
@@ -153,6 +210,12 @@ class PublicProfileModel:
             raise AssertionError(f"{path.name} uses {particle.tag}, which this generator does not cover")
 
 
+# A fixed value of each kind, for the smallest and fullest documents (the random ones draw theirs).
+SAMPLES = {"string": "x", "dateTime": "2015-06-14T12:00:00Z", "boolean": "true", "integer": "1", "float": "1.5"}
+# Values tried, in order, for a simple type restricted by a pattern (the first that matches is used).
+PATTERN_SAMPLES = ("5a0d6c1e-8f2b-4c3d-9e4f-0a1b2c3d4e5f", "x", "1", "1.1.1.1")
+
+
 def builtin_values(type_name: str) -> st.SearchStrategy[str]:
     xml_text = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cn")), max_size=10)
     moments = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1),
@@ -166,44 +229,96 @@ def builtin_values(type_name: str) -> st.SearchStrategy[str]:
     }[type_name]
 
 
-def simple_values(declaration: etree._Element) -> st.SearchStrategy[str]:
+def simple_values(declaration: etree._Element) -> tuple[st.SearchStrategy[str], str]:
+    """(random values, one fixed value) of a simple type: its enumeration, its pattern, or any string."""
     enumeration = [e.get("value") for e in declaration.iter(f"{{{XS}}}enumeration")]
-    return st.sampled_from(enumeration) if enumeration else builtin_values("string")
+    if enumeration:
+        return st.sampled_from(enumeration), enumeration[-1]
+    patterns = [p.get("value") for p in declaration.iter(f"{{{XS}}}pattern")]
+    if patterns:  # XSD patterns are anchored; these use only what Python's re reads alike
+        sample = next((v for v in PATTERN_SAMPLES if all(re.fullmatch(p, v) for p in patterns)), None)
+        assert sample is not None, f"add a value matching {patterns} to PATTERN_SAMPLES"
+        return st.from_regex(re.compile(patterns[0], re.ASCII), fullmatch=True), sample
+    return builtin_values("string"), SAMPLES["string"]
 
 
-def generate(data, model: PublicProfileModel, declaration: etree._Element, parent=None) -> etree._Element:
-    """One element for an xs:element declaration, with random but valid content."""
+class RandomChoices:
+    """Hypothesis draws every choice: how many of each element, which attributes, which values."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def count(self, low: int, high: int) -> int:
+        return self.data.draw(st.integers(low, high))
+
+    def present(self) -> bool:
+        return self.data.draw(st.booleans())
+
+    def value(self, values: st.SearchStrategy[str], _sample: str) -> str:
+        return self.data.draw(values)
+
+
+class ExtremeChoices:
+    """The smallest document (every count at its minimum) or the fullest (every count at its maximum)."""
+
+    def __init__(self, fullest: bool):
+        self.fullest = fullest
+
+    def count(self, low: int, high: int) -> int:
+        return high if self.fullest else low
+
+    def present(self) -> bool:
+        return self.fullest
+
+    def value(self, _values: st.SearchStrategy[str], sample: str) -> str:
+        return sample
+
+
+def generate(choices, model: PublicProfileModel, declaration: etree._Element, parent=None) -> etree._Element:
+    """One element for an xs:element declaration, with valid content as `choices` picks it."""
     tag = f"{{{model.namespace}}}{declaration.get('name')}"
     node = etree.Element(tag) if parent is None else etree.SubElement(parent, tag)
     type_ref = declaration.get("type")
     if type_ref is None:
-        fill_complex(data, model, declaration.find(f"{{{XS}}}complexType"), node)
+        fill_complex(choices, model, declaration.find(f"{{{XS}}}complexType"), node)
         return node
     prefix, local = type_ref.split(":")
     if prefix == "xs":
-        node.text = data.draw(builtin_values(local))
+        node.text = choices.value(builtin_values(local), SAMPLES[local])
     elif local in model.simple_types:
-        node.text = data.draw(simple_values(model.simple_types[local]))
+        node.text = choices.value(*simple_values(model.simple_types[local]))
     else:
-        fill_complex(data, model, model.complex_types[local], node)
+        fill_complex(choices, model, model.complex_types[local], node)
     return node
 
 
-def fill_complex(data, model: PublicProfileModel, complex_type: etree._Element, node: etree._Element) -> None:
+def fill_complex(choices, model: PublicProfileModel, complex_type: etree._Element, node: etree._Element) -> None:
     for attribute in complex_type.findall(f"{{{XS}}}attribute"):
-        if data.draw(st.booleans()):
-            node.set(attribute.get("name"), data.draw(builtin_values(attribute.get("type").split(":")[1])))
+        if choices.present():
+            kind = attribute.get("type").split(":")[1]
+            node.set(attribute.get("name"), choices.value(builtin_values(kind), SAMPLES[kind]))
     sequence = complex_type.find(f"{{{XS}}}sequence")
     for child in sequence.findall(f"{{{XS}}}element") if sequence is not None else ():
         low = int(child.get("minOccurs", "1"))
         high = 2 if child.get("maxOccurs") == "unbounded" else int(child.get("maxOccurs", "1"))
-        for _ in range(data.draw(st.integers(low, high))):
-            generate(data, model, child, node)
+        for _ in range(choices.count(low, high)):
+            generate(choices, model, child, node)
 
 
 @pytest.fixture(scope="module")
 def public_models(public_dir) -> dict[str, PublicProfileModel]:
-    return {name: PublicProfileModel(public_dir / "profiles-61968-9" / f"{name}.xsd") for name in PUBLISHED_PROFILES}
+    return {key: PublicProfileModel(public_dir / path) for key, (_noun, _year, path) in PUBLIC.items()}
+
+
+@pytest.mark.parametrize("fullest", [False, True], ids=["smallest", "fullest"])
+@pytest.mark.parametrize("key", PUBLISHED_PROFILES)
+def test_the_smallest_and_fullest_public_documents_validate_under_ours(key, fullest, public_models, public_profiles,
+                                                                      our_profiles):
+    model = public_models[key]
+    document = generate(ExtremeChoices(fullest), model, model.root)
+    assert public_profiles[key].validate(document), public_profiles[key].error_log
+    assert our_profiles[key].validate(document), (our_profiles[key].error_log, etree.tostring(document))
+    assert validate_documents(PUBLIC[key][0], [document]) == []
 
 
 @pytest.mark.parametrize("noun", PUBLISHED_PROFILES)
@@ -212,7 +327,7 @@ def public_models(public_dir) -> dict[str, PublicProfileModel]:
 def test_any_document_of_the_public_profile_validates_under_ours(noun, data, public_models, public_profiles,
                                                                   our_profiles):
     model = public_models[noun]
-    document = generate(data, model, model.root)
+    document = generate(RandomChoices(data), model, model.root)
     assert public_profiles[noun].validate(document), public_profiles[noun].error_log
     assert our_profiles[noun].validate(document), (our_profiles[noun].error_log, etree.tostring(document))
 
@@ -243,7 +358,7 @@ def mutate(data, document: etree._Element) -> etree._Element:
 def test_mutants_the_public_profile_accepts_are_accepted_by_ours(noun, data, public_models, public_profiles,
                                                                   our_profiles):
     model = public_models[noun]
-    mutant = mutate(data, generate(data, model, model.root))
+    mutant = mutate(data, generate(RandomChoices(data), model, model.root))
     if public_profiles[noun].validate(mutant):
         assert our_profiles[noun].validate(mutant), (our_profiles[noun].error_log, etree.tostring(mutant))
 
@@ -338,17 +453,65 @@ REMOTE_RECONNECT_BY_NAME = f"""
 </EndDeviceControls>"""
 
 
-@pytest.mark.parametrize("text", [REMOTE_DISCONNECT, REMOTE_RECONNECT_BY_NAME], ids=["disconnect", "reconnect"])
+# As deployed head ends send it: no mRID, the action after the control type, a command in words.
+SET_CLOCK_AS_DEPLOYED = f"""
+<EndDeviceControls xmlns="{EDC}">
+  <EndDeviceControl>
+    <EndDeviceControlType ref="3.0.129.160"/>
+    <EndDeviceAction><command>2016-01-01 00:00:00</command></EndDeviceAction>
+    <EndDevices><mRID>7c2c8a8e-4b1f-4f43-9d0e-0a0c1e7d6a01</mRID></EndDevices>
+  </EndDeviceControl>
+</EndDeviceControls>"""
+
+# Every element of the 61968-9 EndDeviceControl, in CIM order (attributes, then associations and
+# compound attributes alphabetically): the action before the control type.
+LOAD_CONTROL_FULL = f"""
+<EndDeviceControls xmlns="{EDC}">
+  <EndDeviceControl>
+    <mRID>4e1f2a3b-5c6d-4e7f-8a9b-0c1d2e3f4a5b</mRID>
+    <drProgramLevel>2</drProgramLevel><drProgramMandatory>false</drProgramMandatory>
+    <issuerID>DRMS</issuerID><issuerTrackingID>DR-2016-07</issuerTrackingID>
+    <reason>peak shaving</reason>
+    <EndDeviceAction><command>cycle 50%</command><duration>120</duration>
+      <durationIndefinite>false</durationIndefinite><startDateTime>2016-07-01T14:00:00Z</startDateTime></EndDeviceAction>
+    <EndDeviceControlType ref="3.15.0.54"/>
+    <EndDeviceGroups><Names><name>AC-cycling-group-3</name></Names></EndDeviceGroups>
+    <EndDevices><mRID>MTR-1</mRID></EndDevices>
+    <Names><name>DR event 7</name></Names>
+    <priceSignal><value>0.42</value><multiplier>none</multiplier><unit>none</unit></priceSignal>
+    <primaryDeviceTiming><duration>120</duration><interval><end>2016-07-01T16:00:00Z</end>
+      <start>2016-07-01T14:00:00Z</start></interval><randomisation>start</randomisation></primaryDeviceTiming>
+    <scheduledInterval><end>2016-07-01T16:00:00Z</end><start>2016-07-01T14:00:00Z</start></scheduledInterval>
+    <secondaryDeviceTiming><durationIndefinite>true</durationIndefinite></secondaryDeviceTiming>
+    <UsagePointGroups><mRID>UPG-9</mRID></UsagePointGroups>
+    <UsagePoints><Names><name>UP-5501</name></Names></UsagePoints>
+  </EndDeviceControl>
+</EndDeviceControls>"""
+
+
+@pytest.mark.parametrize("text", [REMOTE_DISCONNECT, REMOTE_RECONNECT_BY_NAME, SET_CLOCK_AS_DEPLOYED, LOAD_CONTROL_FULL],
+                         ids=["disconnect", "reconnect", "action-after-type", "every-element"])
 def test_end_device_controls_for_disconnect_and_reconnect(text, our_profiles):
     document = xml(text)
     assert our_profiles["EndDeviceControls"].validate(document), our_profiles["EndDeviceControls"].error_log
     assert validate_documents("EndDeviceControls", [document]) == []
 
 
+@pytest.mark.parametrize(("case", "old", "new"), [
+    ("two actions", "<EndDeviceGroups>", "<EndDeviceAction><command>again</command></EndDeviceAction><EndDeviceGroups>"),
+    ("duration that is no number", "<duration>120</duration>", "<duration>two hours</duration>"),
+    ("action without its control type", '<EndDeviceControlType ref="3.15.0.54"/>', ""),
+])
+def test_end_device_actions_are_checked(case, old, new, our_profiles):
+    assert old in LOAD_CONTROL_FULL, case
+    assert not our_profiles["EndDeviceControls"].validate(xml(LOAD_CONTROL_FULL.replace(old, new, 1))), case
+    assert validate_documents("EndDeviceControls", [xml(LOAD_CONTROL_FULL.replace(old, new, 1))])[0].code == "1.8"
+
+
 def test_every_noun_has_its_profile_with_the_item_element_under_the_root():
-    for noun in NOUNS.values():
-        schema = etree.parse(str(xsd_dir() / noun.profile_xsd)).getroot()
-        assert schema.get("targetNamespace") == noun.profile_ns
+    for noun, edition in ((noun, edition) for noun in NOUNS.values() for edition in noun.editions):
+        schema = etree.parse(str(xsd_dir() / edition.profile_xsd)).getroot()
+        assert schema.get("targetNamespace") == edition.namespace
         root_declaration = schema.find(f"{{{XS}}}element[@name='{noun.name}']")
         root_type = schema.find(f"{{{XS}}}complexType[@name='{root_declaration.get('type').split(':')[1]}']")
         assert root_type.find(f".//{{{XS}}}element[@name='{noun.item}']") is not None, noun.name

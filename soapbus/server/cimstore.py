@@ -246,7 +246,9 @@ def get(req: HandlerRequest) -> HandlerResult:
         return HandlerResult(refusal)
     asked = query.asked_namespace(req.noun, req.message.request, req.documents)
     documents, notes = answers.in_asked_edition(req.noun, items, asked)
-    reply = _summarise([], errors)
+    found = [ID(str(position)) for position, _item in enumerate(items)]  # some found and some not: PARTIAL
+    reply = _summarise(found, errors)
+    reply.ids = []  # a get answers with the objects themselves, in the payload
     reply.errors.extend(notes)  # WARNINGs: objects answered in their stored edition
     return HandlerResult(reply, Payload(documents=documents, format="XML") if documents else None)
 
