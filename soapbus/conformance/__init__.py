@@ -13,10 +13,12 @@ files and validation) only: never the server or the store, so it judges any vend
 """
 from .api import load_suites, run
 from .errors import ConformanceError, KeyMaterialError, SuiteError, TargetError, TemplateError
-from .model import ERROR, FAIL, PASS, SKIP, CheckResult, CheckSpec, Outcome, RunResult, Suite
+from .model import (BLOCKED, ERROR, EXIT_FAILED, EXIT_PASSED, EXIT_TOO_LITTLE, EXIT_USAGE, FAIL, NOT_APPLICABLE, PASS,
+                    SKIP, SKIPPED, VERDICTS, CheckResult, CheckSpec, Outcome, RunResult, Suite)
 from .suites import load as load_suite
 from .suites import shipped_names
 
 __all__ = ["run", "load_suites", "load_suite", "shipped_names", "ConformanceError", "KeyMaterialError", "SuiteError",
-           "TargetError", "TemplateError", "PASS", "FAIL", "SKIP", "ERROR", "CheckResult", "CheckSpec", "Outcome",
+           "TargetError", "TemplateError", "PASS", "FAIL", "BLOCKED", "NOT_APPLICABLE", "ERROR", "SKIPPED", "SKIP",
+           "VERDICTS", "EXIT_PASSED", "EXIT_FAILED", "EXIT_USAGE", "EXIT_TOO_LITTLE", "CheckResult", "CheckSpec", "Outcome",
            "RunResult", "Suite"]

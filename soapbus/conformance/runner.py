@@ -104,15 +104,22 @@ class SuiteRunner:
         results = list(self.results.values())
         for result in results:
             if not result.outcomes:
-                verdict, why = self._why_nothing_judged()
+                verdict, why = self._why_nothing_judged(result.id)
                 result.outcomes.append(Outcome(verdict, why))
         self.progress.suite_end(self.suite, results)
         return results
 
-    def _why_nothing_judged(self) -> tuple[str, str]:
-        """For a check no step produced an outcome for: the most telling reason among the steps that did not run."""
+    def _why_nothing_judged(self, check_id: str) -> tuple[str, str]:
+        """For a check no step produced an outcome for: the most telling reason among the steps that did not
+        run and would have judged it (wait_event steps for every_event checks, the others for every_reply)."""
+        on_events = any(a.check == check_id for a in self.suite.every_event)
+        on_replies = any(a.check == check_id for a in self.suite.every_reply)
+        steps = {s.id: s for s in self.steps}
+        relevant = [record for step_id, record in self.ctx.records.items()
+                    if step_id not in steps or not (on_events or on_replies)
+                    or (steps[step_id].action == "wait_event") == on_events]
         for verdict in (BLOCKED, ERROR, NOT_APPLICABLE, SKIPPED):
-            for record in self.ctx.records.values():
+            for record in relevant:
                 if record.verdict == verdict:
                     return (BLOCKED if verdict == ERROR else verdict), record.reason or verdict
         return NOT_APPLICABLE, "no step of this suite produced anything for it to judge against this target"

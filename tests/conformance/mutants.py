@@ -149,6 +149,35 @@ def accepting(key, fault_says: str):
     return on_response
 
 
+def refusing_every_request(body, status, answer):
+    """Every 61968 request refused as such (FAILED 1.8), whatever it says: one root cause for every check."""
+    try:
+        msg = m.parse(soap.unwrap(body).message)
+    except Exception:  # not a 61968 request (malformed on purpose): the real answer
+        return status, answer
+    noun = msg.header.noun
+    ns = namespaces.noun_message_ns(noun)
+    refusal = m.reply_to(msg.header, m.failed("1.8", "refused by the mutant"), source="mutant")
+    env = soap.envelope(m.to_element(refusal, wrapper=f"{{{ns}}}{noun}ResponseMessage", part_ns=ns))
+    return 200, soap.to_bytes(env)
+
+
+def synchronous_only(body: bytes) -> bytes:
+    """The server never sees AsyncReplyFlag or ReplyAddress: it answers every request in full, at once."""
+    try:
+        env = etree.fromstring(body)
+    except etree.XMLSyntaxError:
+        return body
+    header = _msg_header(env)
+    if header is None:
+        return body
+    for name in ("AsyncReplyFlag", "ReplyAddress"):
+        found = _child(header, name)
+        if found is not None:
+            header.remove(found)
+    return etree.tostring(env, xml_declaration=True, encoding="utf-8")
+
+
 class ActsTwice:
     """No idempotency: a repeated MessageID is passed on under a fresh one, so the server acts again;
     the answer's CorrelationID is put back, so that only the acting twice shows."""
