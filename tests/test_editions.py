@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 
 from soapbus import message as m
-from soapbus.message import namespaces
+from soapbus.message import namespaces, soap
 from soapbus.profiles import NOUNS, edition_of, validate_documents, validate_message
 from soapbus.profiles.convert import convert
 from soapbus.profiles.series import fingerprint
@@ -255,6 +255,11 @@ def test_an_object_that_would_lose_content_is_answered_in_its_stored_edition_wit
     assert [w.id.value for w in warnings] == [described] and "stored in (" + WR11 in warnings[0].reason
     assert [i.findtext(f"{{{WR15}}}mRID") for i in _items(reply, WR15)] == [plain]
     assert [i.findtext(f"{{{WR11}}}description") for i in _items(reply, WR11)] == ["pole leaning"]
+    # two editions in one answer, and the typed carrier's schema (oldest edition first) takes it
+    assert [etree.QName(d).namespace for d in reply.payload.documents] == [WR11, WR15]
+    again = m.RequestMessage(header("get", "WorkRequests"), m.Request(queries=[query]))
+    raw = server.post("GetWorkRequests", typed_envelope("GetWorkRequests", "WorkRequests", again))
+    assert validate_message(soap.unwrap(raw.content).message) == []
 
 
 def test_a_2015_object_read_in_2011_converts_only_without_its_organisation(server):

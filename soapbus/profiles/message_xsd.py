@@ -55,10 +55,11 @@ def _payload_type(schema: etree._Element, noun: Noun) -> None:
     choice = _xs(sequence, "choice")
     if len(noun.editions) == 1:
         _occurs(_xs(choice, "element", ref=f"obj:{noun.name}"), optional=True, many=True)
-    else:  # documents of several editions may answer one get: any of them, as many as there are
-        editions = _occurs(_xs(choice, "choice"), optional=True, many=True)
+    else:  # one get may be answered with documents of several editions, oldest edition first
+        editions = _xs(choice, "sequence")
         for edition in noun.editions:
-            _xs(editions, "element", ref=f"{edition_prefix(noun, edition.year)}:{noun.name}")
+            _occurs(_xs(editions, "element", ref=f"{edition_prefix(noun, edition.year)}:{noun.name}"),
+                    optional=True, many=True)
     _occurs(_xs(choice, "element", ref="msg:OperationSet"), optional=True)
     _occurs(_xs(choice, "element", ref="msg:Compressed"), optional=True)
     _occurs(_xs(choice, "element", ref="msg:ID"), optional=True, many=True)

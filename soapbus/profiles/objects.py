@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from .editions import namespace_year
 from .nouns import Noun
 
 
@@ -65,11 +66,20 @@ def document_of(noun: Noun, elements: list[etree._Element], namespace: str | Non
 
 
 def documents(noun: Noun, elements: list[etree._Element]) -> list[etree._Element]:
-    """One profile document per namespace among the items (editions kept apart), in first-seen order."""
+    """One profile document per namespace among the items (editions kept apart), oldest edition first,
+    as the per-noun message schemas list them."""
     by_namespace: dict[str, list[etree._Element]] = {}
     for element in elements:
         by_namespace.setdefault(etree.QName(element).namespace, []).append(element)
-    return [document_of(noun, group, namespace) for namespace, group in by_namespace.items()]
+    return by_edition(noun, [document_of(noun, group, namespace) for namespace, group in by_namespace.items()])
+
+
+def by_edition(noun: Noun, docs: list[etree._Element]) -> list[etree._Element]:
+    """Documents ordered by the year of their namespace, oldest first (stable otherwise)."""
+    def year(doc: etree._Element) -> int:
+        found = namespace_year(etree.QName(doc).namespace, noun.name)
+        return found if found is not None else 10_000
+    return sorted(docs, key=year)
 
 
 def serialize(item: etree._Element) -> bytes:

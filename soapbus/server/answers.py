@@ -50,7 +50,7 @@ def in_asked_edition(noun: Noun, items: list[etree._Element], asked: str | None)
         else:
             converted.append(in_asked)
     documents = [objects.document_of(noun, converted, asked)] if converted else []
-    documents += objects.documents(noun, kept)
+    documents = objects.by_edition(noun, documents + objects.documents(noun, kept))
     return (documents or _empty_document(noun, asked)), notes
 
 
