@@ -20,6 +20,7 @@ from soapbus.security import (FAILED_AUTHENTICATION, FAILED_CHECK, INVALID_SECUR
                               MESSAGE_EXPIRED, SecurityFault, check_source_binding, crypto, ns)
 from soapbus.security.timestamp import format_utc
 
+from . import attacks_encoding as encoding
 from .support import (PROFILE_NS, add_reference, body, command, downgrade_to_sha1, envelope, evil_body, minutes, one,
                       resign, security, signature, signed, utcnow, wire, xmlsec_alone_accepts)
 
@@ -41,6 +42,7 @@ class Attack:
     # True when the attack carries a signature a bare xmlsec check accepts, so that only the
     # Verifier's own checks (structure, algorithms, comments) stand in the way.
     signature_valid: bool = False
+    signer: str = "mdms"  # whose certificate that bare check is given
 
 
 def accept(verifier, data: bytes):
@@ -468,6 +470,17 @@ ATTACKS = [
     Attack("unknown_issuer_serial", unknown_issuer_serial, INVALID_SECURITY_TOKEN, "no certificate known"),
     Attack("replayed_message", replayed_message, INVALID_SECURITY, "already accepted once"),
     Attack("replayed_nonce", replayed_nonce, INVALID_SECURITY, "Nonce 'n-1' was already used"),
+    Attack("replayed_ecdsa_negated_s", encoding.replayed_ecdsa_negated_s, INVALID_SECURITY, "already accepted once",
+           True, "ecdsa"),
+    Attack("replayed_base64_spare_bits", encoding.replayed_base64_spare_bits, INVALID_SECURITY,
+           "already accepted once", True),
+    Attack("replayed_base64_rewrapped", encoding.replayed_base64_rewrapped, INVALID_SECURITY, "already accepted once",
+           True),
+    Attack("default_namespace_rebound_outside", encoding.default_namespace_rebound_outside, FAILED_CHECK,
+           "does not verify"),
+    Attack("undeclaration_injected", encoding.undeclaration_injected, FAILED_CHECK, "does not verify"),
+    Attack("default_namespace_listed_then_rebound", encoding.default_namespace_listed_then_rebound, FAILED_CHECK,
+           "does not verify"),
     Attack("expired_timestamp", expired_timestamp, MESSAGE_EXPIRED, "the message expired"),
     Attack("future_timestamp", future_timestamp, MESSAGE_EXPIRED, "ahead of our clock"),
     Attack("overlong_timestamp", overlong_timestamp, MESSAGE_EXPIRED, "at most 300 s"),
@@ -527,7 +540,13 @@ SIGNATURE_STILL_VALID = [a for a in ATTACKS if a.signature_valid]
 def test_a_bare_signature_check_would_accept_it(attack, lab, verifier, test_pki):
     """These attacks carry a cryptographically valid signature: our other checks are what stop them."""
     data = attack.build(lab, verifier)
-    assert xmlsec_alone_accepts(data, test_pki.mdms.cert.read_bytes())
+    assert xmlsec_alone_accepts(data, getattr(test_pki, attack.signer).cert.read_bytes())
+
+
+@pytest.mark.parametrize("shape", encoding.UNTOUCHED)
+def test_the_namespace_shapes_are_accepted_as_signed(shape, lab, verifier):
+    """The controls of the namespace attacks: as their signer sent them, these messages are accepted."""
+    assert accept(verifier, encoding.UNTOUCHED[shape](lab)).source == "MDMS"
 
 
 def test_stock_signxml_accepts_a_wrapped_body_that_we_refuse(lab, verifier, test_pki):

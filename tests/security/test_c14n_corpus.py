@@ -19,17 +19,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import uuid
 
 import pytest
 import xmlsec
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from lxml import etree
 
-from soapbus.security import (FAILED_CHECK, SecurityFault, algorithms, c14n, crypto, ns, sign_62325, signedinfo,
-                              verify_62325)
+from soapbus.message import soap
+from soapbus.security import (FAILED_CHECK, SecurityFault, Verifier, algorithms, c14n, crypto, ns, sign_62325,
+                              sign_envelope, signedinfo, verify_62325)
+from soapbus.security.sign import unused_prefixes
 
 from .c14n_corpus import C14N_FORMS, Shape, document, message, parts, shape_id, shapes, shapes_62325
+from .support import PROFILE_NS, message as request_message, wire, xmlsec_alone_accepts
 
 DOCUMENTS_PER_SHAPE = 10
 RULES = signedinfo.Rules(frozenset(C14N_FORMS), frozenset(C14N_FORMS) | {ns.ENVELOPED}, allow_sha1=False)
@@ -239,3 +243,23 @@ def test_the_old_subtree_c14n_writes_a_spurious_undeclaration():
     ours = crypto.canonical(signed_info, ns.C14N10)
     assert ours == (f'<SignedInfo xmlns="{ns.DS}"><Reference><Transforms><Transform></Transform></Transforms>'
                     '</Reference></SignedInfo>').encode()
+
+
+def test_a_prefix_list_naming_a_prefix_of_a_tree_built_in_memory_is_signed_in_full(keys, trust):
+    """lxml hands libxml2 only the PrefixList prefixes some parse in this thread has interned.
+
+    A prefix that only a tree built in memory declares (the QName in an answer the server
+    builds, say) was left out of the digest, and every receiver's check failed.
+    """
+    prefix = "q" + uuid.uuid4().hex[:12]  # no document parsed in this process has it
+    env = soap.envelope(request_message())
+    holder = env.find(f".//{{{PROFILE_NS}}}EndDeviceControls")
+    etree.SubElement(holder, f"{{{PROFILE_NS}}}kind", nsmap={prefix: f"urn:qname:{prefix}"}).text = f"{prefix}:Value"
+    body = env.find(ns.SOAP_BODY)
+    assert unused_prefixes(body) == [prefix]
+    lost = etree.tostring(body, method="c14n", exclusive=True, inclusive_ns_prefixes=[prefix])
+    assert f"xmlns:{prefix}=".encode() not in lost  # what lxml alone computes
+    data = wire(sign_envelope(env, keys.mdms))
+    assert f'PrefixList="{prefix}"'.encode() in data
+    assert xmlsec_alone_accepts(data, keys.mdms.certificate.public_bytes(serialization.Encoding.PEM))
+    assert Verifier(trust).verify(data).subject_names[0] == "MDMS"
