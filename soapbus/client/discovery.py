@@ -219,11 +219,11 @@ def _verb_noun(name: str, nouns: Sequence[str]) -> tuple[str, str] | None:
     for verb, noun, _ in readings:  # the schema's own noun settles it
         if noun.lower() in lowered:
             return verb, noun
-    for verb, noun, rest in readings:  # else a word boundary: CreateDemand..., Create_demand
-        if rest[0].isupper() or rest[0].isdigit() or rest[0] in _SEPARATORS:
-            if not (rest.isupper() and name.isupper()):
-                return verb, noun
-    return readings[0][0], readings[0][1]
+    for verb, noun, rest in readings:  # else where the letter case marks the word's end: Create|DERGroups, Created|End
+        spelled = name[: len(name) - len(rest)] if rest != "_" else name
+        if spelled[1:].islower() and (rest == "_" or rest[0].isupper() or rest[0].isdigit() or rest[0] in _SEPARATORS):
+            return verb, noun
+    return readings[0][0], readings[0][1]  # one case throughout (CREATEDERGROUPS): the longest verb
 
 
 def _noun(text: str, nouns: Sequence[str]) -> str | None:

@@ -19,7 +19,8 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 from lxml import etree
-from zeep.loader import absolute_location
+from zeep.loader import absolute_location, normalize_location
+from zeep.settings import Settings
 
 from .errors import DiscoveryError
 
@@ -155,6 +156,16 @@ def _read(fetch, url: str) -> bytes:
         raise _Unavailable(str(exc) or exc.__class__.__name__) from None
 
 
+_ZEEP_SETTINGS = Settings()
+
+
+def _key(location: str, base: str, xs_import: bool) -> str:
+    """The absolute location zeep will ask the transport for (xs:import normalises, include and wsdl:import join)."""
+    if xs_import:
+        return normalize_location(_ZEEP_SETTINGS, location, base)
+    return absolute_location(location, base)
+
+
 def _built_in_stub(namespace: str) -> bytes:
     """A stand-in for a well-known schema that cannot be fetched: xml:lang/space/base/id, or nothing."""
     attributes = ""
@@ -190,8 +201,9 @@ class _Loader:
         for imported in definitions.findall(f"{{{WSDL_NS}}}import"):
             location = imported.get("location")
             if location:
-                self._follow(base, imported.get("namespace"), location, imported, chameleon=None)
-        for schema in definitions.iter(f"{{{XSD_NS}}}schema"):
+                self._follow(base, imported.get("namespace"), location, imported, chameleon=None, wsdl=True)
+        # Only wsdl:types holds schemas (the public Get template has a stray xs:schema outside it, which zeep ignores too).
+        for schema in definitions.findall(f"{{{WSDL_NS}}}types/{{{XSD_NS}}}schema"):
             self._schema(base, schema, schema.get("targetNamespace"))
 
     def _schema(self, base: str, schema: etree._Element, tns: str | None) -> None:
@@ -207,13 +219,12 @@ class _Loader:
                 self._follow(base, tns, node.get("schemaLocation"), node, chameleon=tns or "")
 
     def _follow(self, base: str, namespace: str | None, location: str | None, node: etree._Element,
-                chameleon: str | None) -> None:
+                chameleon: str | None, wsdl: bool = False) -> None:
         local = self.dirs.find(namespace if chameleon is None else None, location)
-        if location:
-            key = absolute_location(location, base)
-        else:  # an xs:import naming only a namespace that a schema folder holds: zeep must be told where
-            key = local.as_uri()
-            node.set("schemaLocation", key)
+        if not location:  # an xs:import naming only a namespace that a schema folder holds: zeep must be told where
+            location = str(local)
+            node.set("schemaLocation", location)
+        key = _key(location, base, xs_import=not wsdl and chameleon is None)
         if key in self.found.documents:
             self._add_schema_of(key, chameleon)
             return
