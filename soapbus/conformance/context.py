@@ -16,7 +16,7 @@ from .errors import ConformanceError, Skip
 from .exchange import Exchange, post
 from .keys import KeyMaterial
 from .listener import Listener
-from .model import BLOCKED, ERROR, FAIL, NOT_APPLICABLE, PASS, SKIPPED, CheckResult, CheckSpec, Outcome
+from .model import BLOCKED, ERROR, FAIL, PASS, SKIPPED, CheckResult, CheckSpec, Outcome
 from .payloads import Payloads
 from .targets import Targets
 from .templating import Scope
@@ -231,4 +231,4 @@ def _refusal(verb: str, exchange: Exchange) -> str | None:
     return f"a valid {verb} was answered {exchange.summary()}"
 
 
-__all__ = ["RunContext", "StepRecord", "PREREQUISITE", "NOT_OFFERED_CODES", "NOT_APPLICABLE"]
+__all__ = ["RunContext", "StepRecord", "PREREQUISITE", "NOT_OFFERED_CODES", "PROBE_VERBS", "WSSE_FAULTS"]
