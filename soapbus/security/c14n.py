@@ -1,7 +1,7 @@
 """Canonical XML 1.0 and Exclusive XML Canonicalization 1.0 of a node set, written in Python.
 
-soapbus canonicalises with libxml2 through lxml wherever lxml hands libxml2 the node set as it
-is (see crypto.canonical). Two shapes it does not, and those come here:
+soapbus canonicalises with libxml2 through lxml (see crypto.canonical), which gets two shapes
+wrong when handed an element or a PrefixList as lxml does it:
 
 * inclusive C14N of an element inside a document: lxml canonicalises a temporary document
   that shares the element's subtree, whose descendants still point at namespace declarations
@@ -12,6 +12,9 @@ is (see crypto.canonical). Two shapes it does not, and those come here:
 * exclusive C14N with an InclusiveNamespaces PrefixList: lxml passes libxml2 only the
   prefixes already interned in the thread's name dictionary, so "#default" is always lost,
   and so is a prefix declared only in a tree built in memory, not parsed in this thread.
+
+crypto.canonical avoids both for libxml2 by canonicalising a freshly parsed copy, except for
+"#default", which never reaches libxml2 through lxml: that shape is computed here.
 
 The rules are the two W3C Recommendations' (https://www.w3.org/TR/xml-c14n,
 https://www.w3.org/TR/xml-exc-c14n/) as libxml2, and so libxmlsec1, apply them to a subtree
@@ -48,7 +51,7 @@ def subtree(apex: etree._Element, *, exclusive: bool, with_comments: bool,
     """The canonical form of `apex` and its descendants, as a node set of the document they are in."""
     writer = _Writer(exclusive, with_comments, prefixes)
     parent = apex.getparent()
-    inherited = {} if exclusive else _inherited_xml_attributes(apex)  # exclusive C14N inherits none
+    inherited = {} if exclusive else inherited_xml_attributes(apex)  # exclusive C14N inherits none
     writer.element_tree(apex, _in_scope(parent) if parent is not None else {}, inherited)
     return writer.result()
 
@@ -75,7 +78,7 @@ def _in_scope(element: etree._Element) -> Scope:
     return scope
 
 
-def _inherited_xml_attributes(apex: etree._Element) -> dict[str, str]:
+def inherited_xml_attributes(apex: etree._Element) -> dict[str, str]:
     """xml:* attributes of the ancestors that `apex` does not carry itself, the nearest of each."""
     inherited: dict[str, str] = {}
     for ancestor in apex.iterancestors():

@@ -77,25 +77,32 @@ def canonical(node: etree._Element | etree._ElementTree, method: str, prefixes: 
     exclusive form. `comments=False` leaves comments out even where `method` keeps them: a
     reference by Id selects its subtree without them (XML-DSig 4.3.3.3).
 
-    libxml2 (through lxml) computes what lxml hands it faithfully: exclusive C14N without a
-    PrefixList (lxml gives libxml2 a temporary document whose root carries every declaration
-    in scope, and exclusive C14N renders only those visibly used), and a document on its own.
-    The other shapes, inclusive C14N of an element inside a document and any PrefixList, are
-    computed by soapbus.security.c14n (its docstring says what lxml gets wrong there).
+    libxml2 computes it, through lxml, wherever lxml hands it the node set as it is: exclusive
+    C14N of an element without a PrefixList (lxml gives libxml2 a temporary document whose
+    root carries every declaration in scope, and exclusive C14N renders only those visibly
+    used), and a document on its own. Two shapes lxml gets wrong (see soapbus.security.c14n):
+    inclusive C14N of an element inside a document, and a PrefixList, of which lxml passes on
+    only the prefixes interned in the document's name dictionary. Those are canonicalised as a
+    copy of their own, parsed from lxml's serialisation (which declares on the element every
+    namespace in scope, and so interns every prefix there is), with the inherited xml:*
+    attributes set on it for inclusive C14N. The default namespace, "#default" in a PrefixList,
+    never reaches libxml2 through lxml, so that shape is computed by soapbus.security.c14n.
     """
     try:
         exclusive, keeps_comments = algorithms.C14N_FORMS[method]
     except KeyError:
         raise Unchecked(f"canonicalisation {method} is not one soapbus computes") from None
     with_comments = keeps_comments and comments
-    listed = tuple(prefixes) if exclusive else ()
+    listed = list(prefixes) if exclusive else []
     try:
-        if isinstance(node, etree._ElementTree):
-            if listed:
+        if "#default" in listed or "" in listed:
+            if isinstance(node, etree._ElementTree):
                 return c14n.document(node, exclusive=True, with_comments=with_comments, prefixes=listed)
-        elif listed or not (exclusive or _sole_root(node)):
-            return c14n.subtree(node, exclusive=exclusive, with_comments=with_comments, prefixes=listed)
-        return etree.tostring(node, method="c14n", exclusive=exclusive, with_comments=with_comments)
+            return c14n.subtree(node, exclusive=True, with_comments=with_comments, prefixes=listed)
+        if listed or not (exclusive or isinstance(node, etree._ElementTree) or _sole_root(node)):
+            node = _copy_of_its_own(node, inherit_xml_attributes=not exclusive)
+        return etree.tostring(node, method="c14n", exclusive=exclusive, with_comments=with_comments,
+                              inclusive_ns_prefixes=listed or None)
     except (etree.C14NError, c14n.C14NError, ValueError) as exc:  # relative namespace URIs, for one
         raise Unchecked(str(exc)) from None
 
@@ -103,6 +110,27 @@ def canonical(node: etree._Element | etree._ElementTree, method: str, prefixes: 
 def _sole_root(element: etree._Element) -> bool:
     """Whether `element` is its document's root with no comment or PI beside it: its C14N is the document's."""
     return element.getparent() is None and element.getprevious() is None and element.getnext() is None
+
+
+# Parses only what lxml's serialiser has just written from a tree already parsed or built here.
+_COPY_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                               remove_comments=False, remove_pis=False, collect_ids=False)
+
+
+def _copy_of_its_own(node: etree._Element | etree._ElementTree, *,
+                     inherit_xml_attributes: bool) -> etree._Element | etree._ElementTree:
+    """A document parsed from `node` as lxml writes it: an element with every namespace in scope declared on it.
+
+    For inclusive C14N, the xml:* attributes the element inherits (the nearest of each that it
+    does not carry itself) are set on the copy: C14N 1.0 renders them on a node set's apex.
+    """
+    if isinstance(node, etree._ElementTree):
+        return etree.fromstring(etree.tostring(node), _COPY_PARSER).getroottree()
+    copy = etree.fromstring(etree.tostring(node, with_tail=False), _COPY_PARSER)
+    if inherit_xml_attributes:
+        for name, value in c14n.inherited_xml_attributes(node).items():
+            copy.set(name, value)
+    return copy
 
 
 def digest(method: str, data: bytes) -> bytes:
