@@ -327,3 +327,31 @@ class Vendor:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def rpc_wsdl(address: str) -> str:
+    """rpc/literal: the Body holds {urn:vendor:rpc}CreateMeterReadings, whose `message` part is the message."""
+    return f'''<?xml version="1.0" encoding="UTF-8"?>
+{_WSDL_OPEN}xmlns:tns="urn:vendor:rpc" xmlns:msg="{MSG}" targetNamespace="urn:vendor:rpc">
+  <wsdl:types>
+    <xs:schema targetNamespace="{MSG}" elementFormDefault="qualified">
+      <xs:complexType name="HeaderType"><xs:sequence>
+        <xs:element name="Verb" type="xs:string"/><xs:element name="Noun" type="xs:string"/>
+      </xs:sequence></xs:complexType>
+      <xs:complexType name="RequestMessageType"><xs:sequence>
+        <xs:element name="Header" type="msg:HeaderType"/><xs:element name="Payload" type="xs:anyType" minOccurs="0"/>
+      </xs:sequence></xs:complexType>
+    </xs:schema>
+  </wsdl:types>
+  <wsdl:message name="In"><wsdl:part name="message" type="msg:RequestMessageType"/></wsdl:message>
+  <wsdl:message name="Out"><wsdl:part name="message" type="xs:anyType"/></wsdl:message>
+  <wsdl:portType name="P"><wsdl:operation name="CreateMeterReadings">
+    <wsdl:input message="tns:In"/><wsdl:output message="tns:Out"/></wsdl:operation></wsdl:portType>
+  <wsdl:binding name="B" type="tns:P"><soap:binding style="rpc" transport="http://schemas.xmlsoap.org/soap/http"/>
+    <wsdl:operation name="CreateMeterReadings"><soap:operation soapAction="urn:vendor:rpc:create"/>
+      <wsdl:input><soap:body use="literal" namespace="urn:vendor:rpc"/></wsdl:input>
+      <wsdl:output><soap:body use="literal" namespace="urn:vendor:rpc"/></wsdl:output>
+    </wsdl:operation></wsdl:binding>
+  <wsdl:service name="S"><wsdl:port name="P" binding="tns:B"><soap:address location="{address}"/></wsdl:port>
+  </wsdl:service>
+</wsdl:definitions>'''

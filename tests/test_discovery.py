@@ -22,7 +22,8 @@ from soapbus.message import namespaces, shapes, soap
 
 from .discovery_wsdls import (DER_MESSAGE_NS, DER_PAYLOAD_NS, DER_TNS, DER_VERBS, INTEROP_ADDRESS, INTEROP_MSG,
                               INTEROP_NS, MR_NS, MSG, SOAP12, VENDOR_MESSAGES_NS, VENDOR_MESSAGES_XSD, Vendor,
-                              der_answer, der_wsdl, importing_wsdl, interop_answer, interop_wsdl, soap12_wsdl)
+                              der_answer, der_wsdl, importing_wsdl, interop_answer, interop_wsdl, rpc_wsdl,
+                              soap12_wsdl)
 from .helpers import meter_readings
 
 
@@ -150,6 +151,15 @@ def test_a_soap12_binding_is_read_and_sent_as_soap12(tmp_path):
     assert env.tag == f"{{{SOAP12}}}Envelope" and env[0].tag == f"{{{SOAP12}}}Body"
     assert soap.http_headers(op.soap_action, "1.2") == {
         "Content-Type": 'application/soap+xml; charset=utf-8; action="urn:vendor:mr12:CreateMeterReadings"'}
+
+
+def test_an_rpc_binding_carries_the_message_in_its_part_accessor(tmp_path):
+    found = discover([_write(tmp_path, "rpc.wsdl", rpc_wsdl("http://127.0.0.1:8099/rpc"))])
+    op = found.find("create", "MeterReadings")
+    assert (op.input_element, op.layout, op.shape.inner) == ("{urn:vendor:rpc}CreateMeterReadings", "wrapped", "message")
+    body = shapes.build(_request("create", "MeterReadings"), op.shape)
+    assert [body.tag, body[0].tag, body[0][0].tag] == ["{urn:vendor:rpc}CreateMeterReadings", "message",
+                                                       f"{{{MSG}}}Header"]
 
 
 def test_an_unresolvable_import_is_one_line_naming_it_and_a_schema_folder_supplies_it(tmp_path):

@@ -354,7 +354,7 @@ def _operation(wsdl, binding, operation, service, port, address, index: SchemaIn
     if qname is None:
         return f"{operation.name}: its input has no body element"
     element = qname.text if hasattr(qname, "text") else str(qname)
-    found = layout(index, _input_type(index, operation, element))
+    found = _input_layout(index, operation, element)
     naming = name_operation(operation.name, etree.QName(element).localname, _schema_nouns(found))
     if naming is None:
         return f"{operation.name}: neither its name nor its input element {element} names a 61968 verb and noun"
@@ -367,15 +367,30 @@ def _operation(wsdl, binding, operation, service, port, address, index: SchemaIn
         shape=_shape(element, naming, found))
 
 
-def _input_type(index: SchemaIndex, operation, element: str):
-    """The schema type of the Body's child: its element's type, or (rpc) the one part's type."""
-    declaration = index.elements.get(element)
-    if declaration is not None:
-        return index.element_type(declaration)
-    parts = list(getattr(getattr(operation.abstract, "input_message", None), "parts", {}).values())
-    if len(parts) == 1 and parts[0].type is not None and getattr(parts[0].type, "qname", None) is not None:
-        return index.types.get(parts[0].type.qname.text)
-    return None
+def _input_layout(index: SchemaIndex, operation, element: str) -> MessageLayout | None:
+    """Where the message sits in the Body's child, from the schema of its element.
+
+    rpc style: the Body's child is the operation's wrapper and holds one accessor per part
+    (unqualified, named after the part); a single part typed as a message is the message, wrapped.
+    """
+    if getattr(operation, "style", "document") != "rpc":
+        declaration = index.elements.get(element)
+        return layout(index, index.element_type(declaration)) if declaration is not None else None
+    parts = list(getattr(getattr(operation.abstract, "input_message", None), "parts", {}).items())
+    if len(parts) != 1:
+        return None
+    name, part = parts[0]
+    if part.element is not None:  # the accessor is the global element itself
+        declaration = index.elements.get(part.element.qname.text)
+        found = layout(index, index.element_type(declaration)) if declaration is not None else None
+        inner = part.element.qname.text
+    else:
+        qname = getattr(part.type, "qname", None)
+        found = layout(index, index.types.get(qname.text)) if qname is not None else None
+        inner = name
+    if found is None or found.inner is not None:
+        return None
+    return dataclasses.replace(found, inner=inner)
 
 
 def _schema_nouns(found: MessageLayout | None) -> tuple[str, ...]:
