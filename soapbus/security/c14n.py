@@ -102,7 +102,9 @@ class _Writer:
     # ------------------------------------------------------------ comments and PIs
 
     def keeps(self, node) -> bool:
-        return isinstance(node, etree._ProcessingInstruction) or (self.with_comments and isinstance(node, etree._Comment))
+        if isinstance(node, etree._ProcessingInstruction):
+            return True
+        return self.with_comments and isinstance(node, etree._Comment)
 
     def misc(self, node) -> bool:
         """Write a comment or processing instruction; False when the node set leaves it out."""

@@ -276,7 +276,7 @@ def check(signature: etree._Element, info: SignedInfo, octets: Sequence[bytes], 
 
 
 def signed_info_octets(signature: etree._Element, info: SignedInfo) -> bytes:
-    """ds:SignedInfo canonicalised in its place, with its CanonicalizationMethod and that method's PrefixList, or FailedCheck.
+    """ds:SignedInfo canonicalised in its place, by its CanonicalizationMethod with its PrefixList; or FailedCheck.
 
     These octets are what the signature value signs. A signature value can be written in more
     than one way that verifies (ECDSA's s or n - s, whitespace in base64), these octets only

@@ -213,7 +213,9 @@ class _Builder:
     def message(self) -> bytes:
         """A 62325-504 message: a root holding a Header, whose last child is the Signature, and a Payload."""
         rng = self.rng
-        decls = {**self.declarations({}, 0.6), **({ROOT_DS_PREFIX: ns.DS} if self.shape.ds_style == "root-prefix" else {})}
+        decls = self.declarations({}, 0.6)
+        if self.shape.ds_style == "root-prefix":
+            decls[ROOT_DS_PREFIX] = ns.DS
         root = self.named(decls, {}, "RequestMessage")
         attributes = self.attributes({}, decls, rng.randint(0, 2))
         scope = dict(decls)

@@ -46,10 +46,11 @@ class JavaPki:
     scada: SigningKey  # CN=SCADA, P-256
 
 
-def _issuer_name() -> x509.Name:
+def utility_ca_name() -> x509.Name:
     """Least specific first, as in the DER: email, O (with a comma), CN, email again."""
     return x509.Name([x509.RelativeDistinguishedName([attribute]) for attribute in (
-        x509.NameAttribute(NameOID.EMAIL_ADDRESS, EMAIL), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example, Inc."),
+        x509.NameAttribute(NameOID.EMAIL_ADDRESS, EMAIL),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example, Inc."),
         x509.NameAttribute(NameOID.COMMON_NAME, "Utility CA"), x509.NameAttribute(NameOID.EMAIL_ADDRESS, EMAIL))])
 
 
@@ -68,7 +69,7 @@ def java_pki(directory: Path) -> JavaPki:
     now = dt.datetime.now(dt.timezone.utc)
     ca_key = rsa.generate_private_key(65537, 2048)
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca = (x509.CertificateBuilder().subject_name(_issuer_name()).issuer_name(_issuer_name())
+    ca = (x509.CertificateBuilder().subject_name(utility_ca_name()).issuer_name(utility_ca_name())
           .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
           .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=365))
           .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)

@@ -186,7 +186,8 @@ def test_62325_messages_of_every_shape_verify_alike(shape, keys, trust):
 
 
 def _corpus() -> list[tuple[Shape, etree._Element]]:
-    return [(shape, etree.fromstring(document(seed, shape))) for shape in shapes() for seed in range(DOCUMENTS_PER_SHAPE)]
+    return [(shape, etree.fromstring(document(seed, shape)))
+            for shape in shapes() for seed in range(DOCUMENTS_PER_SHAPE)]
 
 
 def test_the_corpus_holds_the_traps_it_claims():
