@@ -59,6 +59,17 @@ def test_the_noun_table_lists_each_edition_with_its_profile():
     assert [e.year for e in NOUNS["MeterReadings"].editions] == [2011]
 
 
+def test_the_interface_page_lists_the_editions_from_the_table():
+    from pathlib import Path
+
+    from soapbus.profiles.interface_docs import noun_section
+
+    section = noun_section(NOUNS["WorkRequests"])
+    assert f"2015: `xsd/2015/WorkRequests.xsd` (namespace `{WR15}`)" in section
+    page = (Path(__file__).resolve().parent.parent / "docs" / "interfaces" / "I4.md").read_text()
+    assert section in page
+
+
 @pytest.mark.parametrize(("namespace", "year"), [
     (WR11, 2011), (WR15, 2015), ("http://iec.ch/TC57/2013/WorkRequests#", 2011),
     ("http://iec.ch/TC57/2017/WorkRequests#", 2015), ("http://www.iec.ch/TC57/2016/WorkRequests#", 2015),
