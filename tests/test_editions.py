@@ -111,6 +111,20 @@ def test_a_namespace_of_no_edition_is_refused_naming_those_accepted():
     assert "http://iec.ch/TC57/<year>/WorkRequests#" in errors[0].reason and WR15 in errors[0].reason
 
 
+@pytest.mark.parametrize(("tag", "operation"), [
+    ("{http://iec.ch/TC57/2011/WorkRequestsMessage}CreateWorkRequests", "CreateWorkRequests"),
+    ("{http://iec.ch/TC57/2015/WorkRequestsMessage}CreateWorkRequests", "CreateWorkRequests"),
+    ("{http://www.iec.ch/TC57/2016/WorkRequestsMessage}DeleteWorkRequests", "DeleteWorkRequests"),
+    ("{http://iec.ch/TC57/2015/MeterReadingsMessage}CreateWorkRequests", None),
+    ("{http://iec.ch/TC57/2015/WorkRequestsMessage}GetWorkRequests", None),
+    ("{urn:other}CreateWorkRequests", None)])
+def test_a_services_operation_is_found_in_any_years_carrier_namespace(tag, operation):
+    from soapbus.profiles import service
+
+    found = service("ExecuteWorkRequests").operation_for(tag)
+    assert (found.name if found else None) == operation
+
+
 def test_the_typed_carrier_schema_takes_payloads_of_either_edition():
     mrid = str(uuid.uuid4())
     for document in (work_request_2015(mrid), work_request_2011(mrid)):

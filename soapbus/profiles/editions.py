@@ -52,6 +52,17 @@ def namespace_year(namespace: str | None, name: str) -> int | None:
     return int(found.group("year"))
 
 
+_CARRIER_NAMESPACE = re.compile(r"^http://(?:www\.)?iec\.ch/TC57/(?P<year>\d{4})/(?P<name>[A-Za-z0-9]+)Message$")
+
+
+def carrier_year(namespace: str | None, noun: str) -> int | None:
+    """The year of a per-noun message namespace (`.../TC57/2015/WorkRequestsMessage` -> 2015), else None."""
+    found = _CARRIER_NAMESPACE.match(namespace or "")
+    if found is None or found.group("name") != noun:
+        return None
+    return int(found.group("year"))
+
+
 def in_force(editions: tuple[Edition, ...], year: int | None) -> Edition | None:
     """The latest edition at or before `year`: the one whose profile a document of that year follows."""
     if year is None:
@@ -74,5 +85,5 @@ def edition_for_query(editions: tuple[Edition, ...], namespace: str | None) -> E
     return in_force(editions, namespace_year(namespace, f"Get{editions[0].noun}"))
 
 
-__all__ = ["Edition", "profile_namespace", "namespace_year", "in_force", "edition_for_namespace",
+__all__ = ["Edition", "profile_namespace", "namespace_year", "carrier_year", "in_force", "edition_for_namespace",
            "edition_for_query", "NAMESPACE_BASE"]

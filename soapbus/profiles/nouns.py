@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from ..message import namespaces, verbs
-from .editions import Edition, edition_for_namespace, edition_for_query
+from .editions import Edition, carrier_year, edition_for_namespace, edition_for_query
 from .series import MEASUREMENT_VALUES, METER_READINGS, Series
 
 SOAP_ACTION_BASE = "http://iec.ch/TC57/2011"
@@ -94,6 +94,18 @@ class Service:
     def message_xsd(self) -> str:
         """The schema under xsd/ that declares the operations' elements."""
         return f"{self.noun}Message.xsd" if self.noun else "Message.xsd"
+
+    def operation_for(self, tag: str) -> Operation | None:
+        """The operation a Body element names: `{.../2011/WorkRequestsMessage}CreateWorkRequests`, or the
+        same in another year's per-noun namespace (`.../2015/WorkRequestsMessage`, as a 2015 WSDL writes it)."""
+        qname = etree.QName(tag)
+        if self.noun is None:
+            same_namespace = qname.namespace == self.element_ns
+        else:
+            same_namespace = carrier_year(qname.namespace, self.noun) is not None
+        if not same_namespace:
+            return None
+        return next((op for op in self.operations if op.input_element == qname.localname), None)
 
     @property
     def wsdl_ns(self) -> str:
