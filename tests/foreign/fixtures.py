@@ -22,10 +22,10 @@ from .workrequests2015 import WorkRequests2015
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
 SEEDED_METER = "8a1f2c3d-0b6e-4c5a-9d7f-2011a0000001"  # the meter of payloads/seeded-readings-2011.xml
 KINDS = ("der", "interop2011", "workrequests2015")
-SUITES = {  # the suites each is run with: those about what it offers
-    "der": ["envelope", "verbs", "robustness"],
-    "interop2011": ["envelope", "verbs", "robustness", "ondemand-read", "outage"],
-    "workrequests2015": ["envelope", "verbs", "robustness", "work-requests"],
+SUITES = {  # the suites each is run with: those about what it offers, and async-events, which none offers
+    "der": ["envelope", "verbs", "robustness", "async-events"],
+    "interop2011": ["envelope", "verbs", "robustness", "ondemand-read", "outage", "async-events"],
+    "workrequests2015": ["envelope", "verbs", "robustness", "work-requests", "async-events"],
 }
 JUDGED = ("pass", "fail")  # verdicts that judge the target; any other says why a check could not
 
