@@ -264,3 +264,18 @@ def test_a_prefix_list_naming_a_prefix_of_a_tree_built_in_memory_is_signed_in_fu
     assert f'PrefixList="{prefix}"'.encode() in data
     assert xmlsec_alone_accepts(data, keys.mdms.certificate.public_bytes(serialization.Encoding.PEM))
     assert Verifier(trust).verify(data).subject_names[0] == "MDMS"
+
+
+@pytest.mark.parametrize("exclusive", [False, True], ids=["inclusive", "exclusive"])
+@pytest.mark.parametrize("with_comments", [False, True], ids=["no-comments", "comments"])
+def test_the_python_c14n_of_a_whole_document_is_libxml2s(exclusive, with_comments):
+    """Comments and PIs around the root, each with its line break: as libxml2 writes a document."""
+    prefixes = ["p", "q"] if exclusive else []  # declared in the parsed documents, so lxml passes them on
+    for shape in shapes()[::6]:
+        for seed in range(5):
+            data = b"<?pi-a x?><!--before-->\n" + document(seed, shape) + b"\n<!--after--><?pi-b?>"
+            tree = etree.fromstring(data).getroottree()
+            expected = etree.tostring(tree, method="c14n", exclusive=exclusive, with_comments=with_comments,
+                                      inclusive_ns_prefixes=prefixes or None)
+            assert c14n.document(tree, exclusive=exclusive, with_comments=with_comments,
+                                 prefixes=prefixes) == expected, (seed, shape_id(shape))
