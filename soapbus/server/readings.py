@@ -78,7 +78,8 @@ def store_values(req: HandlerRequest, items: list[tuple[int, etree._Element]]) -
                 if row.status != "active":  # a value sent again after it was cancelled stands again
                     req.uow.object_set_status(noun.name, value.key, "active")
                 outcome.replaced += 1
-        outcome.ids.append(_subject_id(noun, *(values[0].subject.kind, values[0].subject.ref)))
+        subject = values[0].subject  # a MeterReading is of one meter (or usage point): its values share it
+        outcome.ids.append(_subject_id(noun, subject.kind, subject.ref))
     return outcome
 
 
