@@ -19,11 +19,16 @@ def row(label: str, result) -> tuple[str, list[str]]:
         by_verdict.setdefault(check.verdict, []).append(check)
 
     def ids(verdict):
-        return ", ".join(f"`{c.id}`" for c in by_verdict.get(verdict, [])) or "none"
+        """The check ids with this verdict; `family.*` where every check of a family has it."""
+        mine = [c.id for c in by_verdict.get(verdict, [])]
+        families = {cid.split(".")[0] for cid in mine}
+        whole = {f for f in families if all(c.verdict == verdict for c in result.checks if c.id.split(".")[0] == f)}
+        shown = [f"`{f}.*`" for f in sorted(whole)] + [f"`{cid}`" for cid in mine if cid.split(".")[0] not in whole]
+        return ", ".join(shown) or "none"
 
     judged = sum(len(by_verdict.get(v, [])) for v in JUDGED)
-    line = (f"| {label} | {judged} | {ids('fail')} | {ids('blocked')} | {ids('not applicable')} |"
-            + (f" {ids('error')} |" if by_verdict.get("error") else " none |"))
+    line = f"| {label} | {judged} | " + " | ".join(ids(v) for v in ("fail", "blocked", "not applicable", "skipped",
+                                                                     "error")) + " |"
     reasons = [f"- {label}, `{c.id}` ({c.verdict}): {c.reason}"
                for verdict in ("fail", "blocked", "error") for c in by_verdict.get(verdict, [])]
     return line, reasons
@@ -34,18 +39,19 @@ def main() -> int:
         print(f"the public reference copies are not at {PUBLIC}", file=sys.stderr)
         return 2
     started = Started(PUBLIC)
-    lines = ["| endpoint (suites) | judged | failed | blocked | not applicable | harness errors |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| endpoint | judged | failed | blocked | not applicable | skipped | harness errors |",
+             "|---|---|---|---|---|---|---|"]
     notes: list[str] = []
     try:
         for kind in KINDS:
             for defective in (True, False):
                 vendor = started(kind, defective)
-                line, reasons = row(f"{vendor.label} ({', '.join(SUITES[kind])})", run_harness(vendor, SUITES[kind]))
+                line, reasons = row(vendor.label, run_harness(vendor, SUITES[kind]))
                 lines.append(line)
                 notes += reasons
     finally:
         started.stop_all()
+    print("Suites: " + "; ".join(f"{kind}: {', '.join(SUITES[kind])}" for kind in KINDS) + ".\n")
     print("\n".join(lines))
     if notes:
         print("\n" + "\n".join(notes))
