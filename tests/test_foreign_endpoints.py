@@ -90,6 +90,16 @@ def test_the_correct_twin_passes_every_check_that_applies(foreign, kind):
 
 
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("defective", [True, False])
+def test_every_shipped_suite_judges_the_same_and_finds_nothing_else(foreign, kind, defective):
+    """The run a vendor makes without choosing suites: the other suites are not applicable or skipped."""
+    result = run_harness(foreign(kind, defective), None)
+    assert result.failing_ids() == (DEFECTS[kind] if defective else set()), summary(result)
+    assert judged(result) == all_checks(SUITES[kind]) - set(NOT_JUDGED[kind]), summary(result)
+    assert set(verdicts(result).values()) <= {"pass", "fail", "not applicable", "skipped"}, summary(result)
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_the_harness_finds_exactly_the_operations_offered(foreign, kind):
     result = run_harness(foreign(kind, defective=False), ["envelope"])
     # one note per operation: "offered: <verb> <Noun>: <operation, element, namespaces ...> at <address>"
