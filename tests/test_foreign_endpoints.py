@@ -31,13 +31,16 @@ from soapbus.conformance import load_suites
 
 from .foreign import carrier, der_spyne, interop2011, workrequests2015
 from .foreign.fixtures import foreign  # noqa: F401 (the fixture)
-from .foreign.fixtures import KINDS, SEEDED_METER, SUITES, cli_arguments, judged, run_harness, summary, verdicts
+from .foreign.fixtures import KINDS, SEEDED_METER, SUITES, Endpoint, cli_arguments, judged, run_harness, summary, verdicts
 
-DEFECTS = {  # the checks each deliberate defect must fail, and no other
-    "der": {"envelope.correlation-echo", "envelope.correlation-from-message-id",  # a fresh UUID as CorrelationID
-            "envelope.timestamp-zone",  # Timestamp without a zone
-            "envelope.reply-header", "verbs.reply-verb",  # Verb REPLY (the standard's verbs are lower case) ...
-            "envelope.reply-schema"},  # ... which Message.xsd's Verb enumeration does not allow
+DER_DEFECT_CHECKS = {  # each DER defect, and the checks it alone must fail
+    der_spyne.UNCORRELATED: {"envelope.correlation-echo", "envelope.correlation-from-message-id"},
+    der_spyne.ZONELESS: {"envelope.timestamp-zone"},
+    # the standard's verbs are lower case (reply-header, reply-verb), and so is Message.xsd's Verb enumeration
+    der_spyne.UPPER_CASE_REPLY: {"envelope.reply-header", "verbs.reply-verb", "envelope.reply-schema"},
+}
+DEFECTS = {  # the checks the defective variant must fail, and no other
+    "der": set().union(*DER_DEFECT_CHECKS.values()),
     "interop2011": {"envelope.ok-carries-0.0", "envelope.result-codes",  # OK without an Error 0.0 ...
                     "ondemand.reply"},  # ... which the on-demand read expects too
     "workrequests2015": {"verbs.get-payload-valid",  # a get answers WorkRequests without the Work the 2015 profile requires
@@ -87,6 +90,17 @@ def test_the_correct_twin_passes_every_check_that_applies(foreign, kind):
     assert judged(result) == all_checks(SUITES[kind]) - set(NOT_JUDGED[kind]), summary(result)
     assert {cid: verdicts(result)[cid] for cid in NOT_JUDGED[kind]} == NOT_JUDGED[kind]
     assert result.exit_code == 0
+
+
+@pytest.mark.parametrize("defect", der_spyne.DEFECTS)
+def test_each_der_defect_alone_fails_its_own_checks_alone(defect):
+    vendor = der_spyne.DERGroupsVendor([defect])
+    try:
+        result = run_harness(Endpoint("der", True, vendor, [vendor.url]), SUITES["der"])
+    finally:
+        vendor.stop()
+    assert result.failing_ids() == DER_DEFECT_CHECKS[defect], summary(result)
+    assert judged(result) == all_checks(SUITES["der"]) - set(NOT_JUDGED["der"]), summary(result)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -18,7 +18,8 @@ What is foreign about it:
 
 Defective variant: every reply's CorrelationID is a fresh UUID (no echo), its Timestamp carries
 no time zone and its Verb is `REPLY` (which the vendor's own schema allows; the standard's verbs
-are lower case).
+are lower case). Each defect can be switched on alone (`DEFECTS`), to show each is caught by
+its own checks.
 
 Correct twin: echoes the request's CorrelationID (or its MessageID where it had none), stamps
 UTC with its zone, answers Verb `reply`. Its schema enumerates the standard's lower-case verbs,
@@ -47,6 +48,8 @@ PROFILE = "http://vendor.example.com/der/2016/DERGroups#"
 NOUN = "DERGroups"
 SOURCE = "DERMS-VENDOR"
 UPPER_VERBS = ("CREATE", "CHANGE", "DELETE", "GET", "CREATED", "CHANGED", "DELETED", "REPLY")
+UNCORRELATED, ZONELESS, UPPER_CASE_REPLY = "uncorrelated", "zoneless", "upper-case-reply"
+DEFECTS = (UNCORRELATED, ZONELESS, UPPER_CASE_REPLY)
 OPERATIONS = {"CreateDERGroups": "create", "ChangeDERGroups": "change", "QueryDERGroups": "get",
               "DeleteDERGroups": "delete"}
 
@@ -150,12 +153,16 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class DERGroupsVendor:
-    def __init__(self, defective: bool):
-        self.defective = defective
+    def __init__(self, defects=()):
+        unknown = set(defects) - set(DEFECTS)
+        if unknown:
+            raise ValueError(f"no such defect {sorted(unknown)}: one of {', '.join(DEFECTS)}")
+        self.defects = frozenset(defects)
         self.store = NounStore(NOUN)
         self.memory = AnswerMemory()
         self.profile_schema = get_validation_schema([DERGroups])
-        verbs = UPPER_VERBS if defective else (*(v.lower() for v in UPPER_VERBS), *UPPER_VERBS)
+        upper_only = UPPER_CASE_REPLY in self.defects
+        verbs = UPPER_VERBS if upper_only else (*(v.lower() for v in UPPER_VERBS), *UPPER_VERBS)
         self.Header, request_type, response_type = _message_models(verbs)
         self.Response = response_type
         methods = {name: self._operation(name, verb, request_type, response_type) for name, verb in OPERATIONS.items()}
@@ -203,13 +210,11 @@ class DERGroupsVendor:
         return None
 
     def _reply(self, header, answer):
-        if self.defective:
-            verb, stamped, correlation = "REPLY", datetime.now(), str(uuid.uuid4())
-        else:
-            verb, stamped = "reply", datetime.now(timezone.utc)
-            correlation = header.CorrelationID or header.MessageID
-        reply_header = self.Header(Verb=verb, Noun=NOUN, Timestamp=stamped, Source=SOURCE,
-                                   MessageID=str(uuid.uuid4()), CorrelationID=correlation)
+        reply_header = self.Header(
+            Verb="REPLY" if UPPER_CASE_REPLY in self.defects else "reply", Noun=NOUN,
+            Timestamp=datetime.now() if ZONELESS in self.defects else datetime.now(timezone.utc), Source=SOURCE,
+            MessageID=str(uuid.uuid4()),
+            CorrelationID=str(uuid.uuid4()) if UNCORRELATED in self.defects else header.CorrelationID or header.MessageID)
         reply = ReplyType(Result=answer.result, Error=[ErrorType(code=answer.code, reason=answer.reason or None)])
         payload = DERGroupsPayloadType(DERGroups=DERGroups(EndDeviceGroup=list(answer.items))) if answer.items else None
         return self.Response(Header=reply_header, Reply=reply, Payload=payload)

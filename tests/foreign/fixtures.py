@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from .der_spyne import DEFECTS as DER_DEFECTS
 from .der_spyne import DERGroupsVendor
 from .interop2011 import InteropMDMS
 from .workrequests2015 import WorkRequests2015
@@ -46,7 +47,7 @@ class Endpoint:
 
 def start(kind: str, defective: bool, public: Path) -> Endpoint:
     if kind == "der":
-        der = DERGroupsVendor(defective)
+        der = DERGroupsVendor(DER_DEFECTS if defective else ())
         return Endpoint(kind, defective, der, [der.url])
     if kind == "interop2011":
         mdms = InteropMDMS(public, defective)
