@@ -245,6 +245,23 @@ def test_a_2015_work_request_is_created_and_answered_in_2015_valid_under_the_pub
         assert item.findtext(f"{{{WR15}}}Organisation/{{{WR15}}}Names/{{{WR15}}}name") == "Line Contractors Ltd"
 
 
+def test_a_query_by_a_value_the_store_does_not_select_by_is_refused_not_answered_with_everything(server):
+    mrid = str(uuid.uuid4())
+    _create(server, work_request_2015(mrid))
+    query = _query(GET_WR15, mrid)
+    work = etree.SubElement(query, f"{{{GET_WR15}}}Work")
+    etree.SubElement(work, f"{{{GET_WR15}}}statusKind").text = "inProgress"
+    reply = _get(server, query=query)
+    assert reply.reply.result == "FAILED" and reply.reply.errors[0].code == "5.7"
+    assert reply.reply.errors[0].details == "at Request/GetWorkRequests/Work/statusKind" and reply.payload is None
+    # a time window with the kind of schedule it is, and names with their type, are read: answered
+    schedule = etree.SubElement(_query(GET_WR15, mrid), f"{{{GET_WR15}}}TimeSchedule")
+    etree.SubElement(schedule, f"{{{GET_WR15}}}kind").text = "request"
+    interval = etree.SubElement(schedule, f"{{{GET_WR15}}}scheduleInterval")
+    etree.SubElement(interval, f"{{{GET_WR15}}}start").text = "2000-01-01T00:00:00Z"
+    assert [i.findtext(f"{{{WR15}}}mRID") for i in _items(_get(server, query=schedule.getparent()), WR15)] == [mrid]
+
+
 def test_a_2015_document_that_breaks_the_2015_profile_is_refused_1_8_with_its_path(server):
     bad = work_request_2015(str(uuid.uuid4()), status="halfway")
     reply = _create(server, bad)

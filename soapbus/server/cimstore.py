@@ -213,7 +213,10 @@ def execute_named(req: HandlerRequest) -> HandlerResult:
 def _selected_objects(req: HandlerRequest) -> tuple[list[etree._Element], list[Error], Reply | None]:
     """(items, errors, refusal) of a get of objects: by its Get<Noun> query, Request/ID, or all in a window."""
     request = req.message.request
-    criteria = query.find(req.noun, request)
+    try:
+        criteria = query.find(req.noun, request)
+    except query.QueryRefused as refused:
+        return [], [], Reply(result=codes.FAILED, errors=[refused.error])
     ids = list(request.ids) if request and criteria is None else []
     errors: list[Error] = []
     if criteria is not None:  # a Get<Noun> query overrides the simple filters

@@ -70,8 +70,37 @@ def query_element(noun: Noun, request) -> etree._Element | None:
     return next((q for q in request.queries if _local(q) == f"Get{noun.name}"), None)
 
 
+# What qualifies a name rather than selecting by a value: read as part of the Names it is in.
+_NAME_QUALIFIERS = {"NameType", "NameTypeAuthority"}
+
+
+def _qualifies_a_time(el: etree._Element) -> bool:
+    """A value beside a time window (a TimeSchedule's kind): it says which window, read with it."""
+    parent = el.getparent()
+    return parent is not None and any(_local(d) in _STARTS | _ENDS for d in parent.iter() if d is not el)
+
+
+def _unread(el: etree._Element) -> bool:
+    ancestors = {_local(a) for a in el.iterancestors()}
+    return not (ancestors & _NAME_QUALIFIERS or _qualifies_a_time(el))
+
+
+def _path_below(top: etree._Element, el: etree._Element) -> str:
+    """`GetWorkRequests/Work/statusKind`: local names from the query element down to `el`."""
+    steps = [_local(el)]
+    for ancestor in el.iterancestors():
+        steps.append(_local(ancestor))
+        if ancestor is top:
+            break
+    return "/".join(reversed(steps))
+
+
 def find(noun: Noun, request) -> Query | None:
-    """The request's Get<Noun> query, read into criteria; None when it has none."""
+    """The request's Get<Noun> query, read into criteria; None when it has none.
+
+    A value the store would not select by (a Work/statusKind, say) refuses the query with 5.7
+    naming it, rather than answering every object as if it had not been asked.
+    """
     element = query_element(noun, request)
     if element is None:
         return None
@@ -80,7 +109,7 @@ def find(noun: Noun, request) -> Query | None:
         if not isinstance(el.tag, str):
             continue
         local, text = _local(el), (el.text or "").strip()
-        if not text:
+        if not text or len(el):
             continue
         if local == "mRID":
             query.mrids.add(text)
@@ -90,6 +119,11 @@ def find(noun: Noun, request) -> Query | None:
             query.start = _time(text, f"Request/Get{noun.name}//{local}")
         elif local in _ENDS:
             query.end = _time(text, f"Request/Get{noun.name}//{local}")
+        elif _unread(el):
+            where = f"Request/{_path_below(element, el)}"
+            raise QueryRefused(Error(code="5.7", level="FATAL", details=f"at {where}",
+                                     reason=f"the built-in store cannot select {noun.name} by {where} = {text!r}: it "
+                                            f"selects by mRID, Names/name and a time window on the last change"))
     return query
 
 
