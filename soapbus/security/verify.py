@@ -22,6 +22,7 @@ from .identity import of_verified
 from .parts import Parts, locate, message_header
 from .policy import Policy
 from .replay import SIGNED_INFO_SCOPE, ReplayMemory, nonce_scope
+from .faults import SecurityFault
 from .trust import TrustStore
 
 Resolved = list[tuple[signedinfo.Reference, ids.Target]]
@@ -82,10 +83,19 @@ class Verified:
 
 
 class Verifier:
-    def __init__(self, trust: TrustStore, policy: Policy | None = None, replay: ReplayMemory | None = None):
+    """Verifies WS-Security signed envelopes; remembers what it accepted in `replay`, if given.
+
+    `nonces_from_message=False` leaves the 61968 ReplayDetection Nonce to the caller, who reads
+    it from its own parsed message and hands it to `remember_nonce` (the server does: every
+    decision there comes from its one reading of the message, never from the verifier's).
+    """
+
+    def __init__(self, trust: TrustStore, policy: Policy | None = None, replay: ReplayMemory | None = None,
+                 nonces_from_message: bool = True):
         self.trust = trust
         self.policy = policy or Policy()
         self.replay = replay
+        self.nonces_from_message = nonces_from_message
 
     def verify(self, envelope: bytes | etree._Element, now: datetime | None = None) -> Verified:
         """Verify a signed SOAP 1.1 envelope (bytes as received, or a parsed element)."""
@@ -121,15 +131,29 @@ class Verifier:
         # Remembered only after the signature verified: unverified input must not fill the memory.
         memories = [(SIGNED_INFO_SCOPE, verified.signed_info_digest,
                      timestamp.deadline(stamp, self.policy) + timedelta(seconds=self.policy.future_skew))]
-        nonce, source = verified.nonce, verified.source or ""
+        nonce, source = (verified.nonce, verified.source or "") if self.nonces_from_message else (None, "")
         if nonce:
-            memories.append((nonce_scope(source), nonce, now + timedelta(seconds=self.policy.nonce_ttl)))
+            memories.append(self._nonce_memory(source, nonce, now))
         first_time = _remember_all(self.replay, memories)
         if not first_time[0]:
             raise faults.invalid("this signature was already accepted once: the message is a replay")
         if nonce and not first_time[1]:
-            raise faults.invalid(f"ReplayDetection Nonce {nonce!r} was already used by Source {source!r}: "
-                                 "the message is a replay")
+            raise _nonce_replayed(source, nonce)
+
+    def remember_nonce(self, source: str | None, nonce: str, now: datetime | None = None) -> None:
+        """Refuse (InvalidSecurity) a ReplayDetection Nonce this Source used before; remember it."""
+        if self.replay is None:
+            return
+        if not _remember_all(self.replay, [self._nonce_memory(source or "", nonce, _aware(now))])[0]:
+            raise _nonce_replayed(source or "", nonce)
+
+    def _nonce_memory(self, source: str, nonce: str, now: datetime) -> tuple[str, str, datetime]:
+        return nonce_scope(source), nonce, now + timedelta(seconds=self.policy.nonce_ttl)
+
+
+def _nonce_replayed(source: str, nonce: str) -> SecurityFault:
+    return faults.invalid(f"ReplayDetection Nonce {nonce!r} was already used by Source {source!r}: "
+                          "the message is a replay")
 
 
 def _remember_all(replay, memories) -> list[bool]:

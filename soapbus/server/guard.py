@@ -55,7 +55,8 @@ class Guard:
 
     def __init__(self, config: SecurityConfig, replay_memory=None):
         self.config = config
-        self.verifier = (Verifier(config.trust, config.policy, replay_memory)
+        # The Nonce is read from the parsed message in `authorize`, not by the verifier.
+        self.verifier = (Verifier(config.trust, config.policy, replay_memory, nonces_from_message=False)
                          if config.trust is not None else None)
 
     # ------------------------------------------------------------ inbound
@@ -82,6 +83,9 @@ class Guard:
         check_source_binding(verdict.verified, header.source if header is not None else None,
                              user.user_id if user else None, user.organization if user else None,
                              self.config.binding)
+        replay = header.replay_detection if header is not None else None
+        if replay is not None and self.verifier is not None:
+            self.verifier.remember_nonce(header.source, replay.nonce)
 
     def _verify_wsse(self, raw: bytes) -> Verdict:
         self._need_trust()
