@@ -5,13 +5,22 @@ from __future__ import annotations
 import logging
 import select
 import socket
+import threading
 import time
 
 import pytest
 import requests
 
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+from twisted.web import resource, server
+
 from soapbus import message as m
 from soapbus.message import soap
+from soapbus.server.connections import EdgeLimits, listening_factory
 from soapbus.store import Store
 
 from .helpers import MR_NS, header, meter_readings, response_message, start_server, typed_envelope
@@ -75,33 +84,44 @@ def guarded(tmp_path_factory):
 
 
 class Slowloris:
-    """Clients that each start a request and then send one byte every DRIBBLE_EVERY seconds."""
+    """Clients that each start a request and then send one byte every DRIBBLE_EVERY seconds;
+    with `reconnect`, each one the server closes is replaced at once by a new one."""
 
-    def __init__(self, server, count: int):
+    def __init__(self, server, count: int, reconnect: bool = False):
         _, body = _create("slow")
+        self.address = _address(server)
         self.request = _post_bytes(server, "ExecuteMeterReadings", body)
-        self.sockets = [socket.create_connection(_address(server), timeout=5) for _ in range(count)]
-        self.started = {}
+        self.reconnect = reconnect
+        self.sockets = [socket.create_connection(self.address, timeout=5) for _ in range(count)]
+        self.started: dict[socket.socket, float] = {}
         self.sent = {s: 0 for s in self.sockets}
         self.answers: dict[socket.socket, tuple[bytes, float]] = {}  # what came back, seconds after the 1st byte
+        self.stop = threading.Event()
 
     def run(self, seconds: float) -> None:
-        """Dribble until every socket is closed by the server, or for `seconds`."""
+        """Dribble for `seconds`, or until `stop`, or (without reconnecting) until the server closed them all."""
         until = time.monotonic() + seconds
-        while time.monotonic() < until and len(self.answers) < len(self.sockets):
-            for sock in self.sockets:
-                if sock in self.answers:
-                    continue
+        while time.monotonic() < until and not self.stop.is_set():
+            open_ones = [s for s in self.sockets if s not in self.answers]
+            if not open_ones:
+                return
+            for sock in open_ones:
                 try:
                     sock.send(self.request[self.sent[sock]:self.sent[sock] + 1])
                 except OSError:
                     pass  # closed under us: read below
                 self.started.setdefault(sock, time.monotonic())
                 self.sent[sock] += 1
-            open_ones = [s for s in self.sockets if s not in self.answers]
             readable, _, _ = select.select(open_ones, [], [], DRIBBLE_EVERY)
             for sock in readable:
                 self._read_until_closed(sock)
+                if self.reconnect:
+                    fresh = socket.create_connection(self.address, timeout=5)
+                    self.sockets.append(fresh)
+                    self.sent[fresh] = 0
+
+    def answered(self, status_line: bytes) -> list[tuple[socket.socket, bytes, float]]:
+        return [(sock, data, after) for sock, (data, after) in self.answers.items() if data.startswith(status_line)]
 
     def _read_until_closed(self, sock) -> None:
         data = b""
@@ -118,40 +138,91 @@ class Slowloris:
             sock.close()
 
 
-def test_slow_clients_are_cut_at_the_deadline_and_cannot_starve_others(guarded):
+def _create_and_get(server) -> float:
+    """A normal client's create, then its get, both answered correctly; returns the seconds taken."""
+    started = time.monotonic()
+    mrid = m.new_message_id()
+    req, body = _create(mrid)
+    reply = response_message(server.post("ExecuteMeterReadings", body))
+    assert reply.reply.result == "OK" and reply.header.correlation_id == req.header.message_id
+    get = m.RequestMessage(header("get", "MeterReadings"), m.Request(ids=[m.ID(mrid)]))
+    got = response_message(server.post("GetMeterReadings", typed_envelope("GetMeterReadings", "MeterReadings", get)))
+    assert [el.text for doc in got.payload.documents for el in doc.iter(f"{{{MR_NS}}}mRID")] == [mrid]
+    return time.monotonic() - started
+
+
+def test_slow_clients_are_cut_at_the_deadline_and_cannot_keep_others_out(guarded):
     attack = Slowloris(guarded, MAX_CONNECTIONS)
     try:
-        attack.run(0.5)  # every slot taken, each sending
-        late = socket.create_connection(_address(guarded), timeout=5)
-        closed = _closed_within(late, 2.0)
-        late.close()
-        assert closed is not None, "a connection past the limit was kept open"
-        assert closed[0] == b"" and closed[1] < 1.0  # closed at once, nothing read or answered
-
+        attack.run(0.5)  # every place taken, each client sending
+        assert not attack.answers
+        # a normal client is served at once: it takes the place of the slow client that has waited longest
+        assert _create_and_get(guarded) < DEADLINE / 2
         attack.run(DEADLINE + 3)
         assert len(attack.answers) == MAX_CONNECTIONS
-        for data, after in attack.answers.values():
-            assert data.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), data[:80]
+        displaced = attack.answered(b"HTTP/1.1 503 Service Unavailable\r\n")
+        cut = attack.answered(b"HTTP/1.1 408 Request Timeout\r\n")
+        # the create took a slow client's place; the get too, unless the create's closed connection left one free
+        assert len(displaced) in (1, 2) and len(cut) == MAX_CONNECTIONS - len(displaced)
+        assert all(b"Retry-After: 1" in data and after < DEADLINE / 2 for _, data, after in displaced)
+        for sock, data, after in cut:
             assert b"did not arrive whole within 2 s" in data
             assert DEADLINE - 0.2 <= after <= DEADLINE + 1.5, after  # the deadline, not a per-byte timeout
-        # they kept sending the whole time: each byte would have reset Twisted's own timeout
-        assert min(attack.sent.values()) >= DEADLINE / DRIBBLE_EVERY * 0.8
+            # it kept sending the whole time: each byte would have reset Twisted's own timeout
+            assert attack.sent[sock] >= DEADLINE / DRIBBLE_EVERY * 0.8
     finally:
         attack.close()
 
-    # positive control: with the slow ones cut, a normal client is served, and correctly
-    mrid = m.new_message_id()
-    req, body = _create(mrid)
-    reply = response_message(guarded.post("ExecuteMeterReadings", body))
-    assert reply.reply.result == "OK" and reply.header.correlation_id == req.header.message_id
-    get = m.RequestMessage(header("get", "MeterReadings"), m.Request(ids=[m.ID(mrid)]))
-    got = response_message(guarded.post("GetMeterReadings", typed_envelope("GetMeterReadings", "MeterReadings", get)))
-    assert [el.text for doc in got.payload.documents for el in doc.iter(f"{{{MR_NS}}}mRID")] == [mrid]
-
+    assert _create_and_get(guarded) < 1.0  # and afterwards, of course
     time.sleep(0.3)  # the server's log lines reach us through a pipe
-    assert len(_lines(guarded, "connection limit reached")) == 1  # one line, not one per refused connection
-    assert len(_lines(guarded, "answered 408 and closed the connection")) == MAX_CONNECTIONS
+    assert len(_lines(guarded, "connection limit reached")) == 1  # one line, not one per connection
+    assert len(_lines(guarded, "answered 408 and closed the connection")) == len(cut)
     assert not _lines(guarded, "Traceback")
+
+
+def test_slow_clients_reconnecting_as_fast_as_they_are_cut_cannot_keep_others_out(guarded):
+    attack = Slowloris(guarded, MAX_CONNECTIONS, reconnect=True)
+    dribbler = threading.Thread(target=attack.run, args=(30,), daemon=True)
+    dribbler.start()
+    try:
+        time.sleep(0.5)
+        took = [_create_and_get(guarded) for _ in range(6)]  # every one served, none kept waiting
+        assert max(took) < DEADLINE / 2, took
+    finally:
+        attack.stop.set()
+        dribbler.join(5)
+        attack.close()
+    assert len(attack.answered(b"HTTP/1.1 503")) >= 6  # the creates (at least) took slow clients' places
+    time.sleep(0.3)
+    assert len(_lines(guarded, "connection limit reached")) == 1  # still the one line of the module's server
+    assert not _lines(guarded, "Traceback")
+
+
+@pytest.fixture(scope="module")
+def busy(tmp_path_factory):
+    proc = start_server(tmp_path_factory.mktemp("busy"), extra_args=[
+        "--max-connections", "2", "--handlers", "tests.plugins.slow_dms"])
+    yield proc
+    proc.stop()
+
+
+def test_past_the_limit_a_connection_is_refused_at_once_when_every_one_is_being_answered(busy):
+    answers: list[requests.Response] = []
+    senders = [threading.Thread(target=lambda mrid=mrid: answers.append(
+        busy.post("ExecuteEndDeviceControls", controls_create_body(mrid)))) for mrid in ("EDC-1", "EDC-2")]
+    for sender in senders:
+        sender.start()
+    time.sleep(SLOW_SECONDS / 4)  # both requests received: both connections are being answered
+    late = socket.create_connection(_address(busy), timeout=5)
+    closed = _closed_within(late, 2.0)
+    late.close()
+    for sender in senders:
+        sender.join(SLOW_SECONDS * 3)
+    assert closed is not None, "a connection past the limit was kept open"
+    assert closed[0] == b"" and closed[1] < 1.0  # closed at once, nothing read or answered
+    assert sorted(response_message(a).reply.result for a in answers) == ["OK"] * 2  # neither was disturbed
+    time.sleep(0.3)
+    assert len(_lines(busy, "connection limit reached")) == 1
 
 
 def test_an_idle_connection_is_closed(guarded):
@@ -194,43 +265,61 @@ def test_a_request_sent_in_time_at_a_slow_pace_is_served(guarded):
     assert reply.reply.result == "OK" and reply.header.correlation_id == req.header.message_id
 
 
-def test_the_limit_is_logged_when_it_starts_then_at_most_once_an_interval(caplog):
-    """The log arithmetic on Twisted's deterministic clock (the live test above shows the first line)."""
-    from twisted.internet.address import IPv4Address
-    from twisted.internet.protocol import Factory, Protocol
-    from twisted.internet.task import Clock
-    from twisted.internet.testing import StringTransport
-    from twisted.python.failure import Failure
+class _Hold(resource.Resource):
+    """Answers nothing until told: a request being answered."""
 
-    from soapbus.server.connections import ConnectionLimit
+    isLeaf = True
 
-    clock = Clock()
-    limit = ConnectionLimit(Factory.forProtocol(Protocol), 2, clock, report_every=60)
+    def __init__(self):
+        super().__init__()
+        self.held = []
 
-    def connect():
-        wrapper = limit.buildProtocol(IPv4Address("TCP", "10.0.0.9", 40000))
+    def render(self, request):
+        self.held.append(request)
+        return server.NOT_DONE_YET
+
+
+def test_the_limit_in_order_and_its_log_on_twisteds_clock(caplog):
+    """Who gives way, and the log's arithmetic, on Twisted's deterministic clock and in-memory transports
+    (the live tests above show the same over sockets, within the first minute)."""
+    clock, hold = Clock(), _Hold()
+    listening = listening_factory(server.Site(hold, reactor=clock), EdgeLimits(30, 15, 2), clock)
+
+    def connect(port: int):
+        wrapper = listening.buildProtocol(IPv4Address("TCP", "10.0.0.9", port))
+        transport = StringTransport()
         if wrapper is not None:
-            wrapper.makeConnection(StringTransport())
-        return wrapper
+            wrapper.makeConnection(transport)
+        return wrapper, transport
 
-    first, second = connect(), connect()
-    assert first is not None and second is not None
     with caplog.at_level(logging.WARNING, logger="soapbus.server.connections"):
-        assert [connect() for _ in range(100)] == [None] * 100
+        (idle, idle_t), (slow, slow_t) = connect(1), connect(2)
+        clock.advance(1)
+        slow.dataReceived(b"POST /x HTTP/1.1\r\nHost: a\r\n")  # a request still arriving
+        third, _ = connect(3)  # displaces the connection waiting longest: the idle one
+        assert idle_t.disconnecting and not slow_t.disconnecting and third is not None
+        idle.connectionLost(Failure(ConnectionDone()))  # as the reactor does once the close completes
+        fourth, _ = connect(4)  # then the slow one, answered 503
+        assert slow_t.value().startswith(b"HTTP/1.1 503 Service Unavailable\r\n") and slow_t.disconnecting
+        slow.connectionLost(Failure(ConnectionDone()))
+        third.dataReceived(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        fourth.dataReceived(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert len(hold.held) == 2  # both being answered: nobody gives way now
+        assert [connect(5 + n)[0] for n in range(100)] == [None] * 100
         assert [r.getMessage() for r in caplog.records] == [
-            "connection limit reached: 2 connections open (--max-connections 2); refusing new connections, the "
-            "first from 10.0.0.9, until some close (reported at most every 60 s while it lasts)"]
+            "connection limit reached (--max-connections 2): a new connection (the first from 10.0.0.9) takes the place of the one idle or still sending its request the longest, and is refused "
+            "when every one is being answered (reported at most every 60 s while it lasts)"]
         clock.advance(60)
-        assert caplog.records[-1].getMessage() == ("connection limit still reached: refused 99 more connections "
-                                                   "in the last 60 s (--max-connections 2)")
-        clock.advance(60)  # a quiet interval: no line, and the next refusal is reported at once
+        assert caplog.records[-1].getMessage() == (
+            "connection limit still reached: in the last 60 s 1 more connections took the place of waiting ones "
+            "and 100 were refused (--max-connections 2)")
+        clock.advance(60)  # a quiet interval: no line, and the next time the limit acts is reported at once
         assert len(caplog.records) == 2
-        first.connectionLost(Failure(ConnectionError("gone")))
-        assert connect() is not None  # the freed slot is used
-        assert connect() is None and len(caplog.records) == 3
+        hold.held.pop().finish()  # answered: kept alive, idle, so it gives way to the next newcomer
+        assert connect(200)[0] is not None and len(caplog.records) == 3
         assert caplog.records[-1].getMessage().startswith("connection limit reached")
-    limit.doStop()
-    assert not clock.getDelayedCalls()
+    assert (listening.displaced_total, listening.refused_total) == (3, 100)
+    listening.doStop()
 
 
 # ------------------------------------------------------------------ clients that hang up
@@ -267,13 +356,14 @@ def _wait_for(condition, seconds: float):
 
 
 def test_a_client_that_hangs_up_gets_its_request_processed_whole(plugged):
-    fast = [_create(m.new_message_id()) for _ in range(5)]
-    for _req, body in fast:
-        _send_and_hang_up(plugged, "ExecuteMeterReadings", _post_bytes(plugged, "ExecuteMeterReadings", body))
     slow_mrids = [m.new_message_id() for _ in range(2)]
     for mrid in slow_mrids:  # the handler sleeps: the client is long gone when the answer is ready
         _send_and_hang_up(plugged, "ExecuteEndDeviceControls",
                           _post_bytes(plugged, "ExecuteEndDeviceControls", controls_create_body(mrid)))
+    # sent while the slow ones hold the database: by the time their answers are ready, these clients are gone too
+    fast = [_create(m.new_message_id()) for _ in range(5)]
+    for _req, body in fast:
+        _send_and_hang_up(plugged, "ExecuteMeterReadings", _post_bytes(plugged, "ExecuteMeterReadings", body))
 
     store = Store(plugged.database_url)
     try:

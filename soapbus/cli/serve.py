@@ -41,7 +41,8 @@ from .security_options import security_config, security_options
 @click.option("--idle-timeout", default=15.0, show_default=True, type=click.FloatRange(0.1),
               help="Seconds a connection may sit without a request (before the first, between kept-alive ones).")
 @click.option("--max-connections", default=None, type=click.IntRange(1),
-              help="Open client connections at most; more are closed at once "
+              help="Open client connections at most; past it a new one takes the place of the one idle or "
+                   "still sending its request the longest, or is closed at once when all are being answered "
                    "[default: min(1000, the descriptor limit - 128)].")
 @security_options
 @click.option("--log-level", default="WARNING", show_default=True,
