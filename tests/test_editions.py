@@ -344,3 +344,22 @@ def test_end_device_controls_with_end_device_action_are_accepted_and_kept(server
     assert control.findtext(f"{{{EDC_NS}}}mRID") == assigned.value
     assert control.findtext(f"{{{EDC_NS}}}EndDeviceAction/{{{EDC_NS}}}command") == "2016-01-01 00:00:00"
     assert validate_documents("EndDeviceControls", got.payload.documents) == []
+
+
+def test_a_2015_typed_carrier_is_served_and_answered_in_its_own_namespace(server, public_2015):
+    """A caller built from a 2015 WSDL sends `{.../2015/WorkRequestsMessage}CreateWorkRequests`."""
+    carrier = "http://iec.ch/TC57/2015/WorkRequestsMessage"
+    mrid = str(uuid.uuid4())
+    msg = m.RequestMessage(header("create", "WorkRequests"), None, m.Payload(documents=[work_request_2015(mrid)]))
+    element = m.to_element(msg, wrapper=f"{{{carrier}}}CreateWorkRequests", part_ns=carrier)
+    resp = server.post("ExecuteWorkRequests", soap.to_bytes(soap.envelope(element)))
+    answer = soap.unwrap(resp.content).operation
+    assert answer.tag == f"{{{carrier}}}WorkRequestsResponseMessage", resp.text[:600]
+    reply = response_message(resp)
+    assert reply.reply.result == "OK" and [i.value for i in reply.reply.ids] == [mrid], resp.text[:600]
+    get = m.RequestMessage(header("get", "WorkRequests"), m.Request(ids=[m.ID(mrid)]))
+    element = m.to_element(get, wrapper=f"{{{carrier}}}GetWorkRequests", part_ns=carrier)
+    resp = server.post("GetWorkRequests", soap.to_bytes(soap.envelope(element)))
+    assert soap.unwrap(resp.content).operation.tag == f"{{{carrier}}}WorkRequestsResponseMessage"
+    [document] = response_message(resp).payload.documents
+    assert public_2015.validate(document), public_2015.error_log

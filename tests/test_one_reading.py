@@ -269,3 +269,15 @@ def test_no_signed_interface_object_was_written_by_unsigned_traffic(server):
         for noun in SIGNED_NOUNS:
             assert uow.object_list(noun) == [], noun
         assert uow.object_list("MeterReadings"), "positive control: unsigned MeterReadings creates were stored"
+
+
+@pytest.mark.parametrize("verb", ["create", "change", "get"])
+def test_an_operation_set_under_another_verb_is_refused_not_answered_ok(server, verb):
+    """Found by the property above: a create carrying a Payload/OperationSet was answered OK having done nothing."""
+    route = next(r for r in ROUTES if r.name == "generic-operation-set")
+    verbs = [Field("Verb", verb, MSG, "plain")]
+    answer, rows = send(server, route, verbs, [Field("Noun", "MeterReadings", MSG, "plain")], "MeterReadings",
+                        "MeterReadings")
+    assert b"<m:Result>FAILED</m:Result>" in answer.content
+    assert b"a Payload/OperationSet is carried by execute, not by " + verb.encode() in answer.content
+    assert [r.outcome for r in rows] == ["rejected"]

@@ -203,9 +203,12 @@ class RuleEngine:
             if rule.verb != verb or rule.noun != noun.name:
                 continue
             for doc in event.payload.expanded_documents():
+                if noun.edition_of(doc) is None:
+                    continue  # not a document of this noun in any edition
+                ns = etree.QName(doc).namespace  # the event's own edition: its items are read in it
                 for item in objects.items(noun, doc):
-                    if item.xpath(f"boolean({rule.match})", namespaces={"p": noun.profile_ns}):
-                        ACTIONS[rule.action](ctx, item, noun.profile_ns)
+                    if item.xpath(f"boolean({rule.match})", namespaces={"p": ns}):
+                        ACTIONS[rule.action](ctx, item, ns)
                         matched += 1
         return matched
 

@@ -106,7 +106,7 @@ def _noun_of_document(document: etree._Element) -> str | None:
     """A profile document names its noun twice: root element and namespace (…/MeterReadings#)."""
     name = _local(document)
     noun = NOUNS.get(name)
-    return name if noun is not None and etree.QName(document).namespace == noun.profile_ns else None
+    return name if noun is not None and noun.edition_of(document) is not None else None
 
 
 def parse_operation(el: etree._Element, position: int) -> SetOperation:
@@ -220,9 +220,10 @@ def _check_verb(op: SetOperation, noun: Noun) -> Error | None:
 
 def _check_root(op: SetOperation, noun: Noun) -> Error | None:
     document = op.documents[0]
-    if document.tag == f"{{{noun.profile_ns}}}{noun.name}":
+    if noun.edition_of(document) is not None:  # any edition's namespace of the noun
         return None
-    return _refusal(op, "1.8", f"the document's root is {document.tag}, not {{{noun.profile_ns}}}{noun.name}")
+    return _refusal(op, "1.8", f"the document's root is {document.tag}, not {{{noun.profile_ns}}}{noun.name} "
+                               "(or the same in another edition's namespace)")
 
 
 def _check_document(op: SetOperation, noun: Noun) -> Error | None:

@@ -45,6 +45,7 @@ class InboundCall:
     operation: Operation
     peer: str | None
     sign: Callable[[etree._Element], etree._Element] | None = None  # signs the answer envelope, if it must be
+    carrier_ns: str | None = None  # the Body operation element's namespace: typed answers are written in it
 
 
 @dataclass
@@ -120,6 +121,10 @@ class Processor:
         if not _verb_fits(call.operation, verb, msg):
             raise Rejection(_error("2.9", f"verb {verb!r} does not belong in operation {call.operation.name}",
                                    details="at Header/Verb"))
+        payload = getattr(msg, "payload", None)
+        if payload is not None and payload.operation_set is not None and verb != "execute":
+            raise Rejection(_error("1.8", f"a Payload/OperationSet is carried by execute, not by {verb}",
+                                   details="at Payload/OperationSet"))
         if isinstance(msg, ResponseMessage):
             return get_noun(header.noun)
         if header.noun == "OperationSet" and verb == "execute":
@@ -271,7 +276,8 @@ class Processor:
         if errors:
             reply = Reply(result=codes.FAILED, errors=errors)
         else:
-            local = InboundCall(b"", call.envelope, request, call.service, call.operation, "rules")
+            local = InboundCall(b"", call.envelope, request, call.service, call.operation, "rules",
+                                carrier_ns=call.carrier_ns)
             reply = self._run_handler(uow, local, request, noun, documents).reply
         answer = reply_to(request.header, reply, source=self.source)
         in_id = uow.journal("in", env.to_bytes(request), header=request.header, kind=request.kind, peer="rules",
@@ -332,7 +338,7 @@ class Processor:
 
     def _answer_bytes(self, call: InboundCall, message) -> tuple[bytes, bytes]:
         """(bytes for the wire, bytes to keep for re-delivery): signed and unsigned where signing applies."""
-        envelope = soap.envelope(_wrap(call.service, message))
+        envelope = soap.envelope(_wrap(call.service, message, call.carrier_ns))
         unsigned = soap.to_bytes(envelope)
         if call.sign is None:
             return unsigned, unsigned
@@ -352,12 +358,13 @@ class Processor:
         return documents
 
 
-def _wrap(service: Service, message) -> etree._Element:
-    """Typed services answer `<Noun>ResponseMessage` in the per-noun namespace; the generic one plain."""
+def _wrap(service: Service, message, carrier_ns: str | None = None) -> etree._Element:
+    """Typed services answer `<Noun>ResponseMessage` in the per-noun namespace the request's carrier
+    used (a 2015 WSDL's caller is answered in 2015's); the generic one plain."""
     if service.noun is None:
         return env.to_element(message)
-    wrapper = f"{{{service.message_ns}}}{service.noun}{message.kind}"
-    return env.to_element(message, wrapper=wrapper, part_ns=service.message_ns)
+    ns = carrier_ns or service.message_ns
+    return env.to_element(message, wrapper=f"{{{ns}}}{service.noun}{message.kind}", part_ns=ns)
 
 
 class _AlreadyClaimed(Exception):

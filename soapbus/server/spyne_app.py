@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from spyne import AnyXml, Application, ServiceBase, rpc
 from spyne.protocol.soap import Soap11
+from spyne.protocol.xml import XmlDocument
 from spyne.server.wsgi import WsgiApplication
 
 from ..message.namespaces import MSG_ACCEPTED
@@ -40,6 +41,13 @@ class PreparsedSoap11(Soap11):
     def create_in_document(self, ctx, charset=None):
         call = ctx.transport.req_env[CALL_KEY]
         ctx.in_document = (call.envelope, {})
+
+    def decompose_incoming_envelope(self, ctx, message=XmlDocument.REQUEST):
+        # The front has already found the operation (in any year's per-noun namespace, or the
+        # generic plain form); Spyne dispatches on that operation's own key, not on the tag again.
+        super().decompose_incoming_envelope(ctx, message)
+        call = ctx.transport.req_env[CALL_KEY]
+        ctx.method_request_string = f"{{{call.service.message_ns}}}{call.operation.name}"
 
 
 def _operation_method(operation_name: str, processor):
@@ -69,20 +77,9 @@ def build(service: Service, processor) -> WsgiApplication:
     service_class = type(f"{service.name}Service", (ServiceBase,), methods)
     app = Application([service_class], tns=service.message_ns, name=service.name,
                       in_protocol=PreparsedSoap11(validator=None), out_protocol=Soap11())
-    if service.role == "Generic":
-        _alias_plain_generic(app, service)
     wsgi = WsgiApplication(app)
     wsgi.event_manager.add_listener("wsgi_return", _replace_output)
     return wsgi
-
-
-def _alias_plain_generic(app: Application, service: Service) -> None:
-    """Spyne keys methods under the application's namespace only; add the message-namespace keys."""
-    method_map = app.interface.service_method_map
-    for element, operation in _PLAIN_GENERIC.items():
-        methods = method_map[f"{{{service.message_ns}}}{operation}"]
-        for ns in MSG_ACCEPTED:
-            method_map[f"{{{ns}}}{element}"] = methods
 
 
 def operation_for(service: Service, body_tag: str):
@@ -90,6 +87,8 @@ def operation_for(service: Service, body_tag: str):
     for op in service.operations:
         if body_tag == f"{{{service.message_ns}}}{op.name}":
             return op
+    if service.noun is not None:  # the per-noun namespace of another year (a 2015 WSDL's carriers)
+        return service.operation_for(body_tag)
     if service.role == "Generic":
         ns, _, local = body_tag[1:].partition("}")
         if ns in MSG_ACCEPTED and local in _PLAIN_GENERIC:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 
+from lxml import etree
+
 from ..message import Error, FaultMessage, MessageError, Reply, codes, soap
 from ..message import envelope as env
 from ..profiles import Service
@@ -79,7 +81,8 @@ class SoapEndpoint:
             error = Error(code=fault.code, level="FATAL", reason=fault.reason)
             return self.processor.journal_refusal(raw, peer, body, error, 500), None
         return None, InboundCall(raw, unwrapped.envelope, msg, self.service, operation, peer,
-                                 sign=self.guard.signer_for(self.service, verdict, msg))
+                                 sign=self.guard.signer_for(self.service, verdict, msg),
+                                 carrier_ns=etree.QName(unwrapped.operation).namespace)
 
     def _transport_refusal(self, environ):
         if environ.get(TOO_LARGE_KEY) or int(environ.get("CONTENT_LENGTH") or 0) > self.max_body_bytes:
