@@ -58,7 +58,7 @@ def test_outbox_message_rolls_back_with_its_transaction(store):
             uow.object_insert("EndDevices", "ed-1", "EndDevice", b"<EndDevice/>")
             add(uow)
             raise Abort
-    assert store.outbox_counts() == {"pending": 0, "delivered": 0, "dead": 0}
+    assert store.outbox_counts() == {"pending": 0, "delivered": 0, "dead": 0, "closed": 0}
     assert store.outbox_lease("w") == []
 
 
@@ -269,7 +269,7 @@ def test_concurrent_threads_never_lease_one_message_twice(store):
     for key, delivered in per_key.items():
         if key is not None:
             assert delivered == sorted(delivered), f"key {key} delivered out of order"
-    assert store.outbox_counts() == {"pending": 0, "delivered": len(KEYS), "dead": 0}
+    assert store.outbox_counts() == {"pending": 0, "delivered": len(KEYS), "dead": 0, "closed": 0}
 
 
 def test_two_stores_on_one_database_never_lease_one_message_twice(open_store):
@@ -361,17 +361,17 @@ def test_dead_letters_replay_and_purge(clocked_store, clock):
     assert clocked_store.dead_letter_purge() == 1
     assert clocked_store.dead_letters() == []
     assert clocked_store.dead_letter_purge() == 0
-    assert clocked_store.outbox_counts() == {"pending": 1, "delivered": 0, "dead": 0}
+    assert clocked_store.outbox_counts() == {"pending": 1, "delivered": 0, "dead": 0, "closed": 0}
 
 
 def test_counts(store):
     items = add_many(store, [None] * 5)
-    assert store.outbox_counts() == {"pending": 5, "delivered": 0, "dead": 0}
+    assert store.outbox_counts() == {"pending": 5, "delivered": 0, "dead": 0, "closed": 0}
     store.outbox_lease("w", limit=3)
     store.outbox_delivered(items[0], "w")
     store.outbox_delivered(items[1], "w")
     store.outbox_dead(items[2], "w", "no")
-    assert store.outbox_counts() == {"pending": 2, "delivered": 2, "dead": 1}
+    assert store.outbox_counts() == {"pending": 2, "delivered": 2, "dead": 1, "closed": 0}
     assert store.outbox_pending_count() == 2
 
 

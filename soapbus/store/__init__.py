@@ -9,14 +9,14 @@ from .errors import (DuplicateObject, DuplicateRoute, DuplicateSubscription, Sto
                      UnknownClaim, UnknownObject)
 from .journal import JOURNAL_KINDS, JournalEntry
 from .objects import ObjectName, StoredObject
-from .outbox import OutboxItem
+from .outbox import OutboxItem, Settlement
 from .routing import Route, Subscription
 from .schema import DELIVERY_STYLES, DIRECTIONS, OBJECT_STATUSES, OUTBOX_KINDS, OUTBOX_STATUSES, metadata
 from .store import Clock, Store, UnitOfWork, utc_now
 
 __all__ = [
     "Store", "UnitOfWork", "Clock", "utc_now", "JournalEntry", "StoredObject", "ObjectName",
-    "OutboxItem", "Subscription", "Route",
+    "OutboxItem", "Settlement", "Subscription", "Route",
     "Availability", "StoreError", "StoreUnavailable", "DuplicateObject", "UnknownObject", "UnknownClaim",
     "DuplicateSubscription", "DuplicateRoute",
     "JOURNAL_KINDS", "DIRECTIONS", "OBJECT_STATUSES", "OUTBOX_KINDS", "OUTBOX_STATUSES", "DELIVERY_STYLES",

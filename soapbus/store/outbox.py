@@ -30,15 +30,27 @@ A worker reports with outbox_delivered, outbox_retry or outbox_dead, each of whi
 if the message is still pending and leased by that worker (returns False otherwise: another
 worker took it over after the lease expired, or it was already settled). An expired lease that
 no one has taken over is still honoured. Worker names must be unique among live workers.
+
+A worker keeps what it holds: outbox_renew extends the leases of the messages it still has in
+flight (and says which it still holds), so a lease can be short (a dead worker's messages are
+taken over within seconds) while a slow receiver's delivery goes on as long as it must. A
+worker leases only destinations it can send to now (`skip`: those it has no room for, or whose
+circuit is open) and, without a message broker, none of the broker's (`queue:`, `topic:`).
+
+Forwarded requests (kind 'request') are unique per (destination, MessageID): a leg's MessageID
+is derived from the caller's Source and MessageID and the backend, so a caller's retries meet
+the leg that exists (add_leg). The backend's answer is kept on the delivered leg for the
+caller's next retry; an answered conversation closes its other legs (status 'closed').
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Connection, Integer, and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Integer, and_, bindparam, delete, exists, func, insert, not_, or_, select, update
 
-from .schema import OUTBOX_KINDS, OUTBOX_STATUSES, UTCDateTime, outbox as o, require_aware
+from .db import per_dialect
+from .schema import DEAD_CAUSES, OUTBOX_KINDS, OUTBOX_STATUSES, UTCDateTime, outbox as o, require_aware
 
 
 @dataclass(frozen=True)
@@ -63,9 +75,18 @@ class OutboxItem:
     last_status: int | None
     delivered_at: datetime | None
     body: bytes | None = None  # None in listings, which leave the bytes in the database
+    retry_since: datetime | None = None  # the retry budget runs from here (None: from created_at)
+    dead_cause: str | None = None  # 'expired' or 'refused' while a dead letter
+    origin: str | None = None  # a forwarded request's caller, "Source|MessageID"
+    answer: bytes | None = None  # a delivered forwarded request: the backend's answer as it came
+
+    @property
+    def budget_start(self) -> datetime:
+        return self.retry_since or self.created_at
 
 
-_SUMMARY_COLUMNS = [c for c in o.c if c.name != "body"]
+_SUMMARY_COLUMNS = [c for c in o.c if c.name not in ("body", "answer")]
+BROKER_SCHEMES = ("queue:", "topic:")  # destinations relayed through the message broker
 
 _NOW = bindparam("now", type_=UTCDateTime())
 _other = o.alias("other")
@@ -76,44 +97,76 @@ _LEASABLE = and_(
     # Ordering per key: no earlier pending message of this key, none of it in flight.
     ~exists().where(_other.c.sequence_key == o.c.sequence_key, _other.c.status == "pending",
                     _other.c.id != o.c.id, or_(_other.c.id < o.c.id, _other.c.lease_until > _NOW)),
+    # Destinations this worker has no room for now, or whose circuit is open.
+    o.c.destination.not_in(bindparam("skip", expanding=True)),
 )
+_NOT_BROKER = not_(or_(*(o.c.destination.startswith(scheme) for scheme in BROKER_SCHEMES)))
 _LIMIT = bindparam("limit", type_=Integer)
 _LEASE_VALUES = {"lease_until": bindparam("p_until"), "leased_by": bindparam("p_worker")}
 
+
+def _lease_statements(where):
+    # SQLite (writers serialised by BEGIN IMMEDIATE): read the candidates, then take them.
+    # PostgreSQL: one statement; rows locked by a concurrent lease are skipped, not waited for.
+    due = select(o.c.id).where(where).order_by(o.c.id).limit(_LIMIT).with_for_update(skip_locked=True).cte("due")
+    return {"any": select(o.c.id).where(where).limit(1),
+            "candidates": select(o).where(where).order_by(o.c.id).limit(_LIMIT),
+            "returning": update(o).where(o.c.id == due.c.id).values(**_LEASE_VALUES).returning(*o.c)}
+
+
+_LEASE = {True: _lease_statements(_LEASABLE), False: _lease_statements(and_(_LEASABLE, _NOT_BROKER))}
+
 _INSERT = insert(o)
-# SQLite (writers serialised by BEGIN IMMEDIATE): read the candidates, then take them.
-_ANY_LEASABLE = select(o.c.id).where(_LEASABLE).limit(1)
-_CANDIDATES = select(o).where(_LEASABLE).order_by(o.c.id).limit(_LIMIT)
 _TAKE = update(o).where(o.c.id.in_(bindparam("ids", expanding=True))).values(**_LEASE_VALUES)
-# PostgreSQL: one statement; rows locked by a concurrent lease are skipped, not waited for.
-_DUE = select(o.c.id).where(_LEASABLE).order_by(o.c.id).limit(_LIMIT).with_for_update(skip_locked=True).cte("due")
-_LEASE_RETURNING = update(o).where(o.c.id == _DUE.c.id).values(**_LEASE_VALUES).returning(*o.c)
 
 _HELD = (o.c.id == bindparam("p_id"), o.c.status == "pending", o.c.leased_by == bindparam("p_worker"))
 _DELIVERED = update(o).where(*_HELD).values(
-    status="delivered", delivered_at=bindparam("p_now"), last_status=bindparam("p_status"), lease_until=None)
+    status="delivered", delivered_at=bindparam("p_now"), last_status=bindparam("p_status"),
+    last_error=bindparam("p_error"), answer=bindparam("p_answer"), lease_until=None)
 _RETRY = update(o).where(*_HELD).values(
     attempts=o.c.attempts + 1, next_attempt_at=bindparam("p_next"), last_error=bindparam("p_error"),
     last_status=bindparam("p_status"), lease_until=None, leased_by=None)
 _DEAD = update(o).where(*_HELD).values(
     status="dead", attempts=o.c.attempts + 1, last_error=bindparam("p_error"), last_status=bindparam("p_status"),
-    lease_until=None)
+    dead_cause=bindparam("p_cause"), lease_until=None)
+_RELEASE = update(o).where(*_HELD).values(lease_until=None, leased_by=None)
+_RENEW = update(o).where(o.c.id.in_(bindparam("ids", expanding=True)), o.c.status == "pending",
+                         o.c.leased_by == bindparam("p_worker")).values(lease_until=bindparam("p_until"))
+_STILL_HELD = select(o.c.id).where(o.c.id.in_(bindparam("ids", expanding=True)), o.c.status == "pending",
+                                   o.c.leased_by == bindparam("p_worker"))
+# One item, taken for an immediate attempt when nobody holds it (a caller's retry of a forwarded request).
+_TAKE_ONE = update(o).where(o.c.id == bindparam("p_id"), o.c.status == "pending",
+                            or_(o.c.lease_until.is_(None), o.c.lease_until <= _NOW)).values(**_LEASE_VALUES)
+
+_LEG_INSERT = per_dialect(lambda insert_: insert_(o).on_conflict_do_nothing(
+    index_elements=[o.c.destination, o.c.message_id], index_where=o.c.kind == "request"))
+_LEG = select(o).where(o.c.kind == "request", o.c.destination == bindparam("p_destination"),
+                       o.c.message_id == bindparam("p_message_id"))
+_CLOSE_LEGS = update(o).where(o.c.kind == "request", o.c.origin == bindparam("p_origin"), o.c.status == "pending",
+                              o.c.id != bindparam("p_id")).values(
+    status="closed", lease_until=None, last_error=bindparam("p_reason"))
 
 _BY_ID = select(o).where(o.c.id == bindparam("p_id"))
 _DEAD_LETTERS = select(*_SUMMARY_COLUMNS).where(o.c.status == "dead").order_by(o.c.id).limit(_LIMIT)
-_REPLAY = update(o).where(o.c.id == bindparam("p_id"), o.c.status == "dead").values(
-    status="pending", attempts=0, next_attempt_at=bindparam("p_now"), lease_until=None, leased_by=None)
+_AGAIN = {"status": "pending", "attempts": 0, "next_attempt_at": bindparam("p_now"), "retry_since": bindparam("p_now"),
+          "lease_until": None, "leased_by": None, "dead_cause": None}
+_REPLAY = update(o).where(o.c.id == bindparam("p_id"), o.c.status == "dead").values(**_AGAIN)
+_REPLAY_TO = update(o).where(o.c.destination == bindparam("p_destination"), o.c.status == "dead").values(**_AGAIN)
+_REPLAY_ALL = update(o).where(o.c.status == "dead").values(**_AGAIN)
+# Re-drive when a destination answers again: only what ran out of time, never what it refused.
+_REDRIVE = update(o).where(o.c.destination == bindparam("p_destination"), o.c.status == "dead",
+                           o.c.dead_cause == "expired").values(**_AGAIN)
 _PURGE_ONE = delete(o).where(o.c.id == bindparam("p_id"), o.c.status == "dead")
 _PURGE_DEAD = delete(o).where(o.c.status == "dead")
-_PURGE_DELIVERED = delete(o).where(o.c.status == "delivered", o.c.delivered_at < bindparam("p_before"))
+_PURGE_DELIVERED = delete(o).where(o.c.status.in_(("delivered", "closed")), o.c.delivered_at < bindparam("p_before"))
 _COUNTS = select(o.c.status, func.count()).group_by(o.c.status)
 _PENDING_COUNT = select(func.count()).select_from(o).where(o.c.status == "pending")
 
 
-def add(conn: Connection, now: datetime, *, destination: str, soap_action: str | None, body: bytes, sign: bool,
-        kind: str, message_id: str | None, correlation_id: str | None, noun: str | None, verb: str | None,
-        sequence_key: str | None, not_before: datetime | None,
-        leased_to: tuple[str, float] | None = None) -> int:
+def _row(now: datetime, *, destination: str, soap_action: str | None, body: bytes, sign: bool, kind: str,
+         message_id: str | None, correlation_id: str | None, noun: str | None, verb: str | None,
+         sequence_key: str | None, not_before: datetime | None, leased_to: tuple[str, float] | None,
+         origin: str | None = None) -> dict:
     if not destination:
         raise ValueError("an outbox message needs a destination")
     if kind not in OUTBOX_KINDS:
@@ -124,11 +177,29 @@ def add(conn: Connection, now: datetime, *, destination: str, soap_action: str |
     row = {"created_at": now, "destination": destination, "soap_action": soap_action, "body": bytes(body),
            "sign": bool(sign), "kind": kind, "message_id": message_id, "correlation_id": correlation_id,
            "noun": noun, "verb": verb, "sequence_key": sequence_key, "attempts": 0, "next_attempt_at": due,
-           "status": "pending"}
+           "status": "pending", "origin": origin}
     if leased_to is not None:  # the writer sends it itself right after commit; others keep off meanwhile
         worker, seconds = leased_to
         row.update(leased_by=worker, lease_until=now + timedelta(seconds=seconds))
-    return int(conn.execute(_INSERT, row).inserted_primary_key[0])
+    return row
+
+
+def add(conn: Connection, now: datetime, **fields) -> int:
+    return int(conn.execute(_INSERT, _row(now, **fields)).inserted_primary_key[0])
+
+
+def add_leg(conn: Connection, now: datetime, *, origin: str, **fields) -> OutboxItem:
+    """The forwarded request's leg: inserted, or the one a retry of the same caller message made."""
+    if fields.get("kind") != "request" or not fields.get("message_id"):
+        raise ValueError("a leg is a 'request' with a MessageID")
+    conn.execute(_LEG_INSERT[conn.dialect.name], _row(now, origin=origin, **fields))
+    row = conn.execute(_LEG, {"p_destination": fields["destination"], "p_message_id": fields["message_id"]}).first()
+    return _item(row._mapping)
+
+
+def close_legs(conn: Connection, origin: str, answered_by: int, reason: str) -> int:
+    """The conversation is answered: its other pending legs are never sent."""
+    return conn.execute(_CLOSE_LEGS, {"p_origin": origin, "p_id": answered_by, "p_reason": reason}).rowcount
 
 
 def check_lease(worker: str, now: datetime, limit: int, lease_seconds: float) -> None:
@@ -141,18 +212,21 @@ def check_lease(worker: str, now: datetime, limit: int, lease_seconds: float) ->
         raise ValueError(f"lease_seconds must be positive, not {lease_seconds!r}")
 
 
-def anything_leasable(conn: Connection, now: datetime) -> bool:
-    return conn.execute(_ANY_LEASABLE, {"now": now}).first() is not None
+def anything_leasable(conn: Connection, now: datetime, skip=(), broker: bool = True) -> bool:
+    return conn.execute(_LEASE[broker]["any"], {"now": now, "skip": list(skip)}).first() is not None
 
 
-def lease(conn: Connection, worker: str, now: datetime, limit: int, lease_seconds: float) -> list[OutboxItem]:
-    """Lease up to `limit` leasable messages to `worker`; the caller commits."""
+def lease(conn: Connection, worker: str, now: datetime, limit: int, lease_seconds: float, skip=(),
+          broker: bool = True) -> list[OutboxItem]:
+    """Lease up to `limit` leasable messages to `worker`, none to a destination in `skip` and, without
+    a broker, none of the broker's; the caller commits."""
     until = now + timedelta(seconds=lease_seconds)
-    params = {"now": now, "limit": limit, "p_until": until, "p_worker": worker}
+    statements = _LEASE[broker]
+    params = {"now": now, "limit": limit, "p_until": until, "p_worker": worker, "skip": list(skip)}
     if conn.dialect.name == "postgresql":
-        rows = sorted(conn.execute(_LEASE_RETURNING, params).all(), key=lambda row: row.id)
+        rows = sorted(conn.execute(statements["returning"], params).all(), key=lambda row: row.id)
         return [_item(row._mapping) for row in rows]
-    rows = conn.execute(_CANDIDATES, params).all()
+    rows = conn.execute(statements["candidates"], params).all()
     if not rows:
         return []
     conn.execute(_TAKE, {"ids": [row.id for row in rows], "p_until": until, "p_worker": worker})
@@ -160,9 +234,32 @@ def lease(conn: Connection, worker: str, now: datetime, limit: int, lease_second
     return [_item({**row._mapping, "lease_until": until.astimezone(timezone.utc), "leased_by": worker}) for row in rows]
 
 
-def delivered(conn: Connection, item_id: int, worker: str, now: datetime, status: int | None) -> bool:
+def take(conn: Connection, item_id: int, worker: str, now: datetime, lease_seconds: float) -> bool:
+    """Lease one pending message nobody holds, whether due or not (an immediate attempt)."""
+    params = {"p_id": item_id, "now": now, "p_until": now + timedelta(seconds=lease_seconds), "p_worker": worker}
+    return conn.execute(_TAKE_ONE, params).rowcount == 1
+
+
+def renew(conn: Connection, worker: str, ids, now: datetime, lease_seconds: float) -> set[int]:
+    """Extend the leases `worker` still holds among `ids`; returns those ids (the others it lost)."""
+    ids = list(ids)
+    if not ids:
+        return set()
+    params = {"ids": ids, "p_worker": worker, "p_until": now + timedelta(seconds=lease_seconds)}
+    conn.execute(_RENEW, params)
+    return {row.id for row in conn.execute(_STILL_HELD, params)}
+
+
+def release(conn: Connection, item_id: int, worker: str) -> bool:
+    """Give a lease back unsent (nothing counted): another worker, or this one later, sends it."""
+    return conn.execute(_RELEASE, {"p_id": item_id, "p_worker": worker}).rowcount == 1
+
+
+def delivered(conn: Connection, item_id: int, worker: str, now: datetime, status: int | None,
+              note: str | None = None, answer: bytes | None = None) -> bool:
     require_aware(now, "now")
-    params = {"p_id": item_id, "p_worker": worker, "p_now": now, "p_status": status}
+    params = {"p_id": item_id, "p_worker": worker, "p_now": now, "p_status": status, "p_error": note,
+              "p_answer": answer}
     return conn.execute(_DELIVERED, params).rowcount == 1
 
 
@@ -173,8 +270,11 @@ def retry(conn: Connection, item_id: int, worker: str, next_attempt_at: datetime
     return conn.execute(_RETRY, params).rowcount == 1
 
 
-def dead(conn: Connection, item_id: int, worker: str, error: str | None, status: int | None) -> bool:
-    params = {"p_id": item_id, "p_worker": worker, "p_error": error, "p_status": status}
+def dead(conn: Connection, item_id: int, worker: str, error: str | None, status: int | None,
+         cause: str = "expired") -> bool:
+    if cause not in DEAD_CAUSES:
+        raise ValueError(f"cause must be one of {DEAD_CAUSES}, not {cause!r}")
+    params = {"p_id": item_id, "p_worker": worker, "p_error": error, "p_status": status, "p_cause": cause}
     return conn.execute(_DEAD, params).rowcount == 1
 
 
@@ -189,6 +289,18 @@ def dead_letters(conn: Connection, limit: int) -> list[OutboxItem]:
 
 def replay(conn: Connection, item_id: int, now: datetime) -> bool:
     return conn.execute(_REPLAY, {"p_id": item_id, "p_now": now}).rowcount == 1
+
+
+def replay_destination(conn: Connection, destination: str | None, now: datetime) -> int:
+    """Every dead letter to `destination` (None: every dead letter) queued again, its budget anew."""
+    if destination is None:
+        return conn.execute(_REPLAY_ALL, {"p_now": now}).rowcount
+    return conn.execute(_REPLAY_TO, {"p_destination": destination, "p_now": now}).rowcount
+
+
+def redrive(conn: Connection, destination: str, now: datetime) -> int:
+    """The destination answers again: its dead letters that ran out of time are queued again."""
+    return conn.execute(_REDRIVE, {"p_destination": destination, "p_now": now}).rowcount
 
 
 def purge_dead(conn: Connection, item_id: int | None) -> int:
@@ -213,6 +325,7 @@ def pending_count(conn: Connection) -> int:
 
 def _item(row) -> OutboxItem:
     body = row.get("body")
+    answer = row.get("answer")
     return OutboxItem(
         id=row["id"], created_at=row["created_at"], destination=row["destination"], soap_action=row["soap_action"],
         sign=bool(row["sign"]), kind=row["kind"], message_id=row["message_id"],
@@ -220,5 +333,33 @@ def _item(row) -> OutboxItem:
         sequence_key=row["sequence_key"], attempts=row["attempts"], next_attempt_at=row["next_attempt_at"],
         lease_until=row["lease_until"], leased_by=row["leased_by"], status=row["status"],
         last_error=row["last_error"], last_status=row["last_status"], delivered_at=row["delivered_at"],
-        body=None if body is None else bytes(body),
+        body=None if body is None else bytes(body), retry_since=row.get("retry_since"),
+        dead_cause=row.get("dead_cause"), origin=row.get("origin"), answer=None if answer is None else bytes(answer),
     )
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """The outcome of one attempt, as the worker that holds the item reports it."""
+
+    item_id: int
+    worker: str
+    outcome: str  # 'delivered', 'retry' or 'dead'
+    at: datetime  # when the attempt ended
+    status: int | None = None  # the HTTP status received, if any
+    error: str | None = None  # why it failed, or (delivered) what the receiver answered beside OK
+    next_attempt_at: datetime | None = None  # 'retry': when
+    cause: str = "expired"  # 'dead': 'expired' or 'refused'
+    answer: bytes | None = None  # 'delivered' forwarded request: the backend's answer
+
+
+def settle(conn: Connection, settlement: Settlement) -> bool:
+    """Record one settlement; False when the worker no longer holds the item (fenced off)."""
+    s = settlement
+    if s.outcome == "delivered":
+        return delivered(conn, s.item_id, s.worker, s.at, s.status, s.error, s.answer)
+    if s.outcome == "retry":
+        return retry(conn, s.item_id, s.worker, s.next_attempt_at, s.error, s.status)
+    if s.outcome == "dead":
+        return dead(conn, s.item_id, s.worker, s.error, s.status, s.cause)
+    raise ValueError(f"outcome must be delivered, retry or dead, not {s.outcome!r}")

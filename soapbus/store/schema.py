@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, DateTime, ForeignKey, Index, Integer, LargeBinary,
-                        MetaData, String, Table, Text, UniqueConstraint)
+                        MetaData, String, Table, Text, UniqueConstraint, text)
 from sqlalchemy.types import TypeDecorator
 
 # Deterministic constraint names, so both databases report the same names in errors.
@@ -36,7 +36,11 @@ DIRECTIONS = ("in", "out")
 OBJECT_STATUSES = ("active", "canceled", "closed", "executed")
 # What an outbox message is: an asynchronous reply, a published event, a routed request.
 OUTBOX_KINDS = ("reply", "event", "request")
-OUTBOX_STATUSES = ("pending", "delivered", "dead")
+# 'closed': a forwarded request whose conversation was answered through another leg; never sent again.
+OUTBOX_STATUSES = ("pending", "delivered", "dead", "closed")
+# Why a message became a dead letter: its retry budget ran out (re-driven by itself once its
+# destination answers again), or the receiver refused it for good (re-driven only by hand).
+DEAD_CAUSES = ("expired", "refused")
 # How a subscriber or a route endpoint is called: the generic WSDL's PublishEvent/Request
 # operations, or the typed per-noun operations (Receive<Noun>, Request<Noun> ...).
 DELIVERY_STYLES = ("generic", "typed")
@@ -179,6 +183,13 @@ outbox = Table(
     Column("last_error", Text),
     Column("last_status", Integer),  # the HTTP status of the last attempt, if it got one
     Column("delivered_at", UTCDateTime()),
+    # The retry budget runs from here (NULL: from created_at); a replay starts it again.
+    Column("retry_since", UTCDateTime()),
+    Column("dead_cause", String(16)),  # one of DEAD_CAUSES while dead
+    # A forwarded request (kind 'request'): the caller's "Source|MessageID", and the backend's
+    # answer as it came once delivered, for the caller's next retry of the same message.
+    Column("origin", Text),
+    Column("answer", LargeBinary),
     CheckConstraint(_in("kind", OUTBOX_KINDS), name="kind"),
     CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),
     # The lease query walks the pending messages in id order (the order it leases them in,
@@ -186,6 +197,11 @@ outbox = Table(
     # key pending?"; dead letters are listed the same way.
     Index(None, "status", "id"),
     Index(None, "sequence_key", "status", "id"),
+    # One forwarded leg per (caller Source, MessageID, backend): the leg's MessageID is derived
+    # from those three, so a caller's retries meet the leg that exists instead of adding one.
+    Index("uq_outbox_request_leg", "destination", "message_id", unique=True,
+          sqlite_where=text("kind = 'request'"), postgresql_where=text("kind = 'request'")),
+    Index(None, "origin"),
 )
 
 # Event subscriptions and request routes. A missing noun, verb or context means "any" and is

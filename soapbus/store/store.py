@@ -137,6 +137,19 @@ class UnitOfWork:
                           sign=sign, kind=kind, message_id=message_id, correlation_id=correlation_id, noun=noun,
                           verb=verb, sequence_key=sequence_key, not_before=not_before, leased_to=leased_to)
 
+    def outbox_add_leg(self, *, origin: str, destination: str, soap_action: str | None, body: bytes, sign: bool,
+                       message_id: str, correlation_id: str | None, noun: str | None, verb: str | None) -> OutboxItem:
+        """Queue a forwarded request unless a retry of the same caller message already did (one leg
+        per destination and leg MessageID, a unique index); returns the leg, new or found."""
+        return outbox.add_leg(self._conn, self._clock(), origin=origin, destination=destination,
+                              soap_action=soap_action, body=body, sign=sign, kind="request", message_id=message_id,
+                              correlation_id=correlation_id, noun=noun, verb=verb, sequence_key=None,
+                              not_before=None, leased_to=None)
+
+    def outbox_close_legs(self, origin: str, answered_by: int, reason: str) -> int:
+        """The caller's conversation `origin` is answered (by leg `answered_by`): close its other pending legs."""
+        return outbox.close_legs(self._conn, origin, answered_by, reason)
+
     # ---------------------------------------------------------------- subscriptions and routes
 
     def subscriptions_matching(self, noun: str | None, verb: str | None, context: str | None) -> list[Subscription]:
@@ -322,28 +335,62 @@ class Store:
     # ---------------------------------------------------------------- outbox delivery
 
     def outbox_lease(self, worker: str, now: datetime | None = None, limit: int = 10,
-                     lease_seconds: float = 60.0) -> list[OutboxItem]:
+                     lease_seconds: float = 60.0, skip: Sequence[str] = (), broker: bool = True) -> list[OutboxItem]:
         """Lease up to `limit` due messages (with their bodies) to `worker` until now +
         lease_seconds, oldest first, committed at once. Messages of one sequence_key come one
         at a time and in order; a lease that expires makes its message leasable again (its
         worker is presumed dead). Safe across threads and processes: no message is leased to
-        two workers at once. now: the store's clock by default."""
+        two workers at once. now: the store's clock by default. skip: destinations not to lease
+        now; broker=False: none of the broker's destinations (queue:, topic:)."""
         now = self._clock() if now is None else now
         outbox.check_lease(worker, now, limit, lease_seconds)
         if self._engine.dialect.name == "sqlite":
             # An idle poll must not take SQLite's write lock, which request units wait for.
             with self._reading() as conn:
-                if not outbox.anything_leasable(conn, now):
+                if not outbox.anything_leasable(conn, now, skip, broker):
                     return []
         with self._writing() as conn:
-            return outbox.lease(conn, worker, now, limit, lease_seconds)
+            return outbox.lease(conn, worker, now, limit, lease_seconds, skip, broker)
+
+    def outbox_take(self, item_id: int, worker: str, lease_seconds: float) -> bool:
+        """Lease one pending message that nobody holds, due or not, for an immediate attempt."""
+        with self._writing() as conn:
+            return outbox.take(conn, item_id, worker, self._clock(), lease_seconds)
+
+    def outbox_renew(self, worker: str, ids: Iterable[int], lease_seconds: float) -> set[int]:
+        """Extend `worker`'s leases on `ids` to now + lease_seconds; returns the ids it still holds."""
+        with self._writing() as conn:
+            return outbox.renew(conn, worker, ids, self._clock(), lease_seconds)
+
+    def outbox_release(self, item_id: int, worker: str) -> bool:
+        """Give back a lease unsent, nothing counted."""
+        with self._writing() as conn:
+            return outbox.release(conn, item_id, worker)
+
+    def outbox_settle(self, settlements: Sequence[outbox.Settlement]) -> list[bool]:
+        """Record several attempts' outcomes in one transaction; each True if its worker still held it."""
+        if not settlements:
+            return []
+        with self._writing() as conn:
+            return [outbox.settle(conn, s) for s in settlements]
+
+    def outbox_redrive(self, destination: str) -> int:
+        """Queue again the dead letters to `destination` whose retry budget ran out; returns how many."""
+        with self._writing() as conn:
+            return outbox.redrive(conn, destination, self._clock())
+
+    def dead_letter_replay_to(self, destination: str | None) -> int:
+        """Queue again every dead letter to `destination` (None: all), with a new retry budget."""
+        with self._writing() as conn:
+            return outbox.replay_destination(conn, destination, self._clock())
 
     def outbox_delivered(self, item_id: int, worker: str, now: datetime | None = None,
-                         status: int | None = None) -> bool:
+                         status: int | None = None, note: str | None = None, answer: bytes | None = None) -> bool:
         """Mark a message leased by `worker` delivered (status: the HTTP status received);
         False if the worker no longer holds it (taken over after its lease expired, or settled)."""
         with self._writing() as conn:
-            return outbox.delivered(conn, item_id, worker, self._clock() if now is None else now, status)
+            return outbox.delivered(conn, item_id, worker, self._clock() if now is None else now, status, note,
+                                    answer)
 
     def outbox_retry(self, item_id: int, worker: str, next_attempt_at: datetime, error: str | None = None,
                      status: int | None = None) -> bool:
@@ -352,11 +399,14 @@ class Store:
         with self._writing() as conn:
             return outbox.retry(conn, item_id, worker, next_attempt_at, error, status)
 
-    def outbox_dead(self, item_id: int, worker: str, error: str | None = None, status: int | None = None) -> bool:
+    def outbox_dead(self, item_id: int, worker: str, error: str | None = None, status: int | None = None,
+                    cause: str = "expired") -> bool:
         """Give up on a message (counted as a failed attempt): it becomes a dead letter, and the
-        next message of its sequence_key may go. False if the worker no longer holds it."""
+        next message of its sequence_key may go. cause: 'expired' (its retry budget ran out;
+        re-driven when the destination answers again) or 'refused' (only by hand). False if the
+        worker no longer holds it."""
         with self._writing() as conn:
-            return outbox.dead(conn, item_id, worker, error, status)
+            return outbox.dead(conn, item_id, worker, error, status, cause)
 
     def outbox_get(self, item_id: int) -> OutboxItem | None:
         """One message in any status, with its body."""
