@@ -39,7 +39,7 @@ def test_routes_add_list_remove(tmp_path):
 
 
 def test_outbox_dead_letters_show_replay_purge(tmp_path):
-    server = start_server(tmp_path, extra_args=["--delivery-attempts", "2", "--delivery-base-delay", "0.05"])
+    server = start_server(tmp_path, extra_args=["--delivery-budget", "1", "--delivery-base-delay", "0.05"])
     try:
         req = m.RequestMessage(header("create", "MeterReadings", async_reply_flag=True,
                                       reply_address="http://127.0.0.1:9/nobody"),

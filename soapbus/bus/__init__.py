@@ -1,5 +1,7 @@
 """The bus: guaranteed delivery through the outbox, publish/subscribe, routing, event/action rules."""
 from . import envelopes, fanout
-from .delivery import Attempt, DeliveryWorker, RetryPolicy, classify
+from .answers import Verdict, classify
+from .delivery import DeliveryEngine
+from .policy import RetryPolicy
 
-__all__ = ["envelopes", "fanout", "DeliveryWorker", "RetryPolicy", "Attempt", "classify"]
+__all__ = ["envelopes", "fanout", "DeliveryEngine", "RetryPolicy", "Verdict", "classify"]

@@ -1,12 +1,29 @@
-"""The delivery worker: sends what the outbox holds, at least once, in order per sequence key.
+"""The delivery engine: sends what the outbox holds, at least once, concurrently per destination.
 
 Every outbound message (asynchronous replies, events, forwarded requests) was written to the
-outbox in the same transaction as the change that caused it; this worker leases due items,
-POSTs them, and records the outcome. A failed attempt is retried with exponential backoff and
-full jitter; a receiver that says it is busy (61968 code 5.1, or HTTP 429/503 with
-Retry-After) is asked again when it says; after `max_attempts` the item becomes a dead letter
-that an operator can list, replay or purge (`soapbus outbox ...`). Receivers deduplicate by
-MessageID, so a message sent twice (a crash between the POST and the bookkeeping) acts once.
+outbox in the same transaction as the change that caused it. The engine runs on the reactor and
+never holds a thread while a receiver answers:
+
+* a lease round (database work, in the thread pool) takes due messages, skipping destinations
+  that have no room now or whose circuit is open, and signs those that must be signed;
+* each message goes to its destination's lane (`lanes.py`): at most `per_destination` in flight
+  there, a circuit breaker, and nothing shared with other destinations, so one slow or dead
+  receiver delays no other;
+* the POST is made with Twisted's asynchronous client (`http.py`), or published to the message
+  broker for `queue:` and `topic:` destinations (`broker.py`);
+* the outcome (`answers.py`) is recorded in batches, each in one transaction (`settling.py`),
+  together with the journal row of what was sent;
+* while a message is held, its lease is renewed every `renew_every` seconds, so the lease can be
+  short: a worker killed mid-delivery loses its messages to another worker within
+  `lease_seconds`. A message whose lease could not be renewed in time is not sent (fenced off):
+  another worker may have it by now. Recording an outcome acts only while the worker still holds
+  the lease, so a worker that lost it cannot overwrite the new holder's result.
+
+Retries are by time (`policy.py`): capped exponential backoff with full jitter until the
+destination's retry budget (24 h by default) runs out; a receiver that asks for time (5.1,
+Retry-After) gets it. Dead letters whose budget ran out are queued again by themselves when
+their destination next accepts a delivery. Receivers deduplicate by MessageID, so a message
+sent twice (a worker killed between the POST and the bookkeeping) acts once.
 """
 from __future__ import annotations
 
@@ -14,155 +31,308 @@ import logging
 import os
 import random
 import socket
-from dataclasses import dataclass
+import time
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from typing import Callable
 
-import requests
 from lxml import etree
+from twisted.internet import defer, task
+from twisted.internet.threads import deferToThreadPool
 
 from .. import message as m
-from ..message import MessageError, codes, soap
+from ..message import soap
+from ..store import OutboxItem, Settlement, StoreUnavailable
+from ..store.outbox import BROKER_SCHEMES
+from .answers import DELIVERED, REFUSED, Verdict, classify, unreachable
+from .http import HttpSender, describe_failure
+from .lanes import BreakerSettings, Lanes
+from .policy import RetryPolicy
+from .settling import Settler
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class RetryPolicy:
-    max_attempts: int = 8
-    base_delay: float = 0.5  # seconds before the second attempt, doubled each time
-    max_delay: float = 300.0
-    lease_seconds: float = 30.0  # a worker that dies holding a lease loses it after this
-    timeout: float = 10.0  # per HTTP attempt
-
-    def backoff(self, attempts: int, rng: random.Random) -> float:
-        """Full jitter: uniform in [0, min(max, base * 2**attempts)] (attempts already made)."""
-        return rng.uniform(0, min(self.max_delay, self.base_delay * (2 ** max(attempts - 1, 0))))
+LEASE_BATCH = 200  # messages one lease round takes at most
+FENCE_MARGIN = 1.0  # seconds of lease a message must have left for its attempt to start
+REDRIVE_EVERY = 60.0  # seconds between two re-drives of one destination's expired dead letters
 
 
 @dataclass
-class Attempt:
-    delivered: bool
-    retry_after: float | None  # seconds the receiver asked us to wait, when it said so
-    status: int | None
-    error: str | None
-    answer: bytes | None = None  # the receiver's answer, as it came
+class Held:
+    """A message this worker holds the lease of, and its envelope as it will be sent."""
+
+    item: OutboxItem
+    body: bytes | None  # signed if it must be; None when it could not be prepared
+    held_until: float  # the engine's clock: the lease is ours until then (renewals move it)
+    problem: str | None = None  # why it could not be prepared
+    sending: bool = False
+    lost: bool = False  # a renewal found the lease taken over
+    watchers: list = field(default_factory=list)  # Deferreds fired with the attempt's Verdict (or None)
+
+    def tell(self, verdict: Verdict | None) -> None:
+        watchers, self.watchers = self.watchers, []
+        for watcher in watchers:
+            watcher.callback(verdict)
 
 
-def classify(status: int, headers, body: bytes) -> Attempt:
-    """Whether a receiver's answer means delivered, and when to try again if not."""
-    retry_after = _retry_after(headers.get("Retry-After"))
-    if status in (429, 503):
-        return Attempt(False, retry_after, status, f"receiver busy (HTTP {status})")
-    if status not in (200, 202, 500):
-        return Attempt(False, retry_after, status, f"HTTP {status}")
-    if status == 202 or not body.strip():
-        return Attempt(status == 202, None, status, None if status == 202 else "empty answer")
-    try:
-        unwrapped = soap.unwrap(body)
-    except MessageError as exc:
-        return Attempt(False, retry_after, status, f"answer is not SOAP: {exc.reason}")
-    fault = soap.read_fault(unwrapped.envelope)
-    if fault is not None:
-        return Attempt(False, retry_after, status, f"SOAP fault {fault.code}: {fault.reason}")
-    try:
-        answer = m.parse(unwrapped.message, "ResponseMessage")
-    except MessageError as exc:
-        return Attempt(False, retry_after, status, f"answer is not a ResponseMessage: {exc.reason}")
-    codes_sent = [e.code for e in answer.reply.errors]
-    if answer.reply.result == codes.FAILED and "5.1" in codes_sent:
-        return Attempt(False, retry_after, status, "receiver busy (5.1)")
-    # Any other answer, FAILED included, means the receiver has the message: it was delivered.
-    return Attempt(True, None, status, None)
+def worker_name() -> str:
+    """Unique among live workers: host, process and a random part (process ids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+def is_broker_destination(destination: str) -> bool:
+    return destination.startswith(BROKER_SCHEMES)
 
 
-class DeliveryWorker:
-    """Leases and sends outbox items; `run_once` is called from a thread, never on the reactor."""
-
-    def __init__(self, store, signer: Callable[[etree._Element], etree._Element] | None = None,
-                 policy: RetryPolicy | None = None, name: str | None = None, session: requests.Session | None = None,
-                 rng: random.Random | None = None, journal: bool = True):
+class DeliveryEngine:
+    def __init__(self, reactor, threadpool, store, policy: RetryPolicy | None = None, *,
+                 signer: Callable[[etree._Element], etree._Element] | None = None, name: str | None = None,
+                 sender: HttpSender | None = None, broker=None, journal: bool = True,
+                 available: Callable[[], bool] = lambda: True, interval: float = 0.2,
+                 rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic):
+        self.reactor = reactor
+        self.threadpool = threadpool
         self.store = store
-        self.signer = signer
         self.policy = policy or RetryPolicy()
-        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
-        self.session = session or requests.Session()
+        self.signer = signer
+        self.name = name or worker_name()
+        self.broker = broker  # bus.broker.BrokerRelay, or None: queue:/topic: destinations are left to others
+        self.available = available
+        self.interval = interval
         self.rng = rng or random.Random()
-        self.journal = journal
+        self.clock = clock
+        self.sender = sender or HttpSender(reactor, per_destination=self.policy.per_destination,
+                                           connect_timeout=min(10.0, self.policy.timeout))
+        breaker = BreakerSettings(self.policy.breaker_failures, self.policy.breaker_open, self.policy.breaker_max_open)
+        self.lanes = Lanes(self.policy.per_destination, breaker, clock)
+        self.held: dict[int, Held] = {}
+        self.settler = Settler(reactor, threadpool, store, journal, on_recorded=self._recorded)
+        self._leasing = False
+        self._renewing = False
+        self._last_redrive: dict[str, float] = {}
+        self._poll = task.LoopingCall(self.kick)
+        self._poll.clock = reactor
+        self._renew = task.LoopingCall(self.renew)
+        self._renew.clock = reactor
 
-    def run_once(self, limit: int = 50, now: datetime | None = None) -> int:
-        """Send what is due; returns how many items were attempted."""
-        now = now or datetime.now(timezone.utc)
-        items = self.store.outbox_lease(self.name, now, limit, self.policy.lease_seconds)
-        for item in items:
-            self.deliver(item)
-        return len(items)
+    # ------------------------------------------------------------ running
 
-    def deliver(self, item) -> Attempt:
-        """Send one item this worker holds the lease of, and settle it (delivered, retry or dead)."""
-        full = item if item.body is not None else self.store.outbox_get(item.id)
-        body = self._signed(full.body) if full.sign else full.body
-        attempt = self._post(full.destination, full.soap_action, body)
-        now = datetime.now(timezone.utc)
-        if attempt.delivered:
-            if self.store.outbox_delivered(item.id, self.name, now, attempt.status):
-                self._journal(full, body, "delivered", None)
-        elif full.attempts + 1 >= self.policy.max_attempts:
-            log.warning("outbox %s to %s is a dead letter after %d attempts: %s", item.id, full.destination,
-                        full.attempts + 1, attempt.error)
-            if self.store.outbox_dead(item.id, self.name, attempt.error, attempt.status):
-                self._journal(full, body, "dead", attempt.error)
-        else:
-            delay = attempt.retry_after if attempt.retry_after is not None else \
-                self.policy.backoff(full.attempts + 1, self.rng)
-            self.store.outbox_retry(item.id, self.name, now + timedelta(seconds=delay), attempt.error, attempt.status)
-        return attempt
+    def start(self) -> None:
+        self._poll.start(self.interval, now=True)
+        self._renew.start(self.policy.renew_every, now=False)
 
-    def _post(self, destination: str, soap_action: str, body: bytes) -> Attempt:
-        headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{soap_action}"'}
-        try:
-            resp = self.session.post(destination, data=body, headers=headers, timeout=self.policy.timeout)
-        except requests.RequestException as exc:
-            return Attempt(False, None, None, f"cannot reach {destination}: {type(exc).__name__}: {exc}")
-        attempt = classify(resp.status_code, resp.headers, resp.content)
-        attempt.answer = resp.content
-        return attempt
+    def stop(self) -> None:
+        for loop in (self._poll, self._renew):
+            if loop.running:
+                loop.stop()
 
-    def _signed(self, body: bytes) -> bytes:
-        if self.signer is None:
-            raise RuntimeError("an outbox item must be signed but this worker has no signing key")
-        return soap.to_bytes(self.signer(m.parse_bytes(body, "outbox message")))
-
-    def _journal(self, item, body: bytes, outcome: str, reason: str | None) -> None:
-        if not self.journal:
+    def kick(self) -> None:
+        """Start a lease round unless one is running, the database is away or this worker is full."""
+        room = self.policy.max_in_flight - len(self.held)
+        if self._leasing or room <= 0 or not self.available():
             return
-        header = _header_of(body)
-        kind = "EventMessage" if item.kind == "event" else ("ResponseMessage" if item.kind == "reply"
-                                                            else "RequestMessage")
-        with self.store.unit_of_work() as uow:
-            uow.journal("out", body, header=header, kind=kind, peer=item.destination, outcome=outcome, reason=reason)
+        self._leasing = True
+        skip = self.lanes.full()
+        started = self.clock()
+        d = deferToThreadPool(self.reactor, self.threadpool, self._lease, skip, min(room, LEASE_BATCH))
+        d.addCallbacks(self._leased, self._lease_failed, callbackArgs=(started,))
+
+    def _lease(self, skip: list[str], limit: int) -> list[tuple[OutboxItem, bytes | None, str | None]]:
+        """In the pool: lease due messages and sign those that must be."""
+        items = self.store.outbox_lease(self.name, None, limit, self.policy.lease_seconds, skip,
+                                        broker=self.broker is not None)
+        return [(item, *self.prepare(item)) for item in items]
+
+    def prepare(self, item: OutboxItem) -> tuple[bytes | None, str | None]:
+        """The envelope to send (signed where it must be), or why there is none. In the pool."""
+        if not item.sign:
+            return item.body, None
+        if self.signer is None:
+            return None, "this message must be signed but the server has no signing key (--server-key)"
+        try:
+            return soap.to_bytes(self.signer(m.parse_bytes(item.body, "outbox message"))), None
+        except Exception as exc:  # a key or message the signer cannot use: recorded, retried
+            return None, f"cannot sign it: {type(exc).__name__}: {exc}"
+
+    def _leased(self, prepared, started: float) -> None:
+        self._leasing = False
+        for item, body, problem in prepared:
+            if item.id in self.held:  # ours already (its lease had lapsed and we took it again)
+                self.held[item.id].held_until = started + self.policy.lease_seconds
+                continue
+            held = Held(item, body, started + self.policy.lease_seconds, problem)
+            self.held[item.id] = held
+            self.lanes.get(item.destination).submit(_Job(held, self._attempt))
+        self.lanes.forget_idle()
+        if prepared:  # a backlog drains at full speed; an idle outbox costs one query per interval
+            self.reactor.callLater(0, self.kick)
+
+    def _lease_failed(self, failure) -> None:
+        self._leasing = False
+        if failure.check(StoreUnavailable):
+            log.debug("lease round stopped: the database is unavailable: %s", failure.value.reason)
+            return
+        log.error("lease round failed: %s", failure.getTraceback())
+
+    # ------------------------------------------------------------ one attempt
+
+    def _attempt(self, held: Held) -> defer.Deferred:
+        if held.lost or self.clock() > held.held_until - FENCE_MARGIN:
+            # Our lease may be another worker's by now: do not send. It is taken again when it lapses.
+            self.held.pop(held.item.id, None)
+            held.tell(None)
+            return defer.succeed(None)
+        if held.body is None:
+            return defer.succeed(self._settle(held, Verdict("retry", None, held.problem)))
+        held.sending = True
+        return self.send(held).addCallback(lambda verdict: self._settle(held, verdict))
+
+    def send(self, held: Held, timeout: float | None = None) -> defer.Deferred:
+        """One attempt; fires with a Verdict, never fails."""
+        item = held.item
+        if is_broker_destination(item.destination):
+            if self.broker is None:
+                return defer.succeed(unreachable(item.destination, "this server has no --broker"))
+            return self.broker.publish(item, held.body)
+        d = self.sender.post(item.destination, item.soap_action, held.body, timeout or self.policy.timeout)
+        d.addCallbacks(lambda answer: classify(answer.status, answer, answer.body),
+                       lambda failure: unreachable(item.destination, describe_failure(failure)))
+        return d
+
+    def _settle(self, held: Held, verdict: Verdict) -> Verdict:
+        """Judge the attempt, tell the destination's breaker, and queue the record of it."""
+        item = held.item
+        lane = self.lanes.get(item.destination)
+        now = datetime.now(timezone.utc)
+        if verdict.outcome in (DELIVERED, REFUSED):  # the receiver is there and answering
+            lane.breaker.succeeded()
+        elif held.body is not None and lane.breaker.failed(verdict.error):
+            log.warning("delivery to %s paused for %.1f s after %d failed attempts in a row: %s", item.destination,
+                        lane.breaker.seconds_until_probe(), lane.breaker.failures, verdict.error)
+            not_sent = Verdict("retry", None, f"not sent: the destination's circuit is open ({verdict.error})")
+            for job in lane.drain_waiting():
+                self._record(job.held, not_sent, now, lane.breaker.seconds_until_probe())
+                job.held.tell(not_sent)
+        self._record(held, verdict, now, lane.breaker.seconds_until_probe())
+        held.tell(verdict)
+        return verdict
+
+    def _record(self, held: Held, verdict: Verdict, now: datetime, pause: float) -> None:
+        item = held.item
+        settlement = self._settlement(item, verdict, now, pause)
+        if settlement.outcome == "dead":
+            log.warning("outbox %s to %s is a dead letter (%s): %s", item.id, item.destination,
+                        settlement.cause, verdict.error)
+        self.settler.add(held, settlement, self._redrive_due(item.destination, verdict))
+
+    def _settlement(self, item: OutboxItem, verdict: Verdict, now: datetime, pause: float) -> Settlement:
+        if verdict.outcome == DELIVERED:
+            answer = verdict.answer if item.kind == "request" else None
+            return Settlement(item.id, self.name, "delivered", now, verdict.status, verdict.error, answer=answer)
+        if verdict.outcome == REFUSED:
+            return Settlement(item.id, self.name, "dead", now, verdict.status, verdict.error, cause="refused")
+        delay = verdict.retry_after if verdict.retry_after is not None else \
+            self.policy.backoff(item.attempts + 1, self.rng)
+        next_at = now + timedelta(seconds=max(delay, pause))
+        budget_ends = item.budget_start + timedelta(seconds=self.policy.budget_for(item.destination))
+        if next_at > budget_ends:
+            return Settlement(item.id, self.name, "dead", now, verdict.status,
+                              f"retry budget of {self.policy.budget_for(item.destination):g} s spent; "
+                              f"last: {verdict.error}", cause="expired")
+        return Settlement(item.id, self.name, "retry", now, verdict.status, verdict.error, next_attempt_at=next_at)
+
+    def _redrive_due(self, destination: str, verdict: Verdict) -> bool:
+        if not verdict.delivered:
+            return False
+        now = self.clock()
+        if now - self._last_redrive.get(destination, float("-inf")) < REDRIVE_EVERY:
+            return False
+        self._last_redrive[destination] = now
+        return True
+
+    def _recorded(self, held: Held) -> None:
+        self.held.pop(held.item.id, None)
+
+    # ------------------------------------------------------------ leases
+
+    def renew(self) -> None:
+        """Extend the leases of every message held; mark those another worker took over."""
+        if self._renewing or not self.held:
+            return
+        self._renewing = True
+        ids = list(self.held)
+        started = self.clock()
+        d = deferToThreadPool(self.reactor, self.threadpool, self.store.outbox_renew, self.name, ids,
+                              self.policy.lease_seconds)
+        d.addCallbacks(self._renewed, self._renew_failed, callbackArgs=(ids, started))
+
+    def _renewed(self, still: set[int], ids: list[int], started: float) -> None:
+        self._renewing = False
+        for item_id in ids:
+            held = self.held.get(item_id)
+            if held is None:
+                continue
+            if item_id in still:
+                held.held_until = started + self.policy.lease_seconds
+            elif not self.settler.has(item_id):  # not recorded yet, and no longer ours
+                held.lost = True
+                if not held.sending:
+                    self.held.pop(item_id, None)
+
+    def _renew_failed(self, failure) -> None:
+        self._renewing = False
+        if not failure.check(StoreUnavailable):
+            log.error("lease renewal failed: %s", failure.getTraceback())
+
+    # ------------------------------------------------------------ the bus role
+
+    def in_pool(self, function, *args) -> defer.Deferred:
+        """Run `function(*args)` in the thread pool (database work); a Deferred of its result."""
+        return deferToThreadPool(self.reactor, self.threadpool, function, *args)
+
+    def circuit_open(self, destination: str) -> str | None:
+        """Why attempts to `destination` are paused now, or None if they are not."""
+        lane = self.lanes.get(destination)
+        if lane.breaker.allows():
+            return None
+        return (f"{lane.breaker.failures} attempts in a row failed (last: {lane.breaker.last_error}); "
+                f"the next in {lane.breaker.seconds_until_probe():.1f} s")
+
+    def watch(self, item_id: int) -> defer.Deferred | None:
+        """A Deferred of the Verdict of this worker's attempt at `item_id` under way (None: not sent,
+        fenced off); None when this worker is not sending it."""
+        held = self.held.get(item_id)
+        if held is None or held.lost:
+            return None
+        watcher: defer.Deferred = defer.Deferred()
+        held.watchers.append(watcher)
+        return watcher
+
+    def send_now(self, item: OutboxItem, body: bytes, timeout: float) -> defer.Deferred | None:
+        """On the reactor: one attempt at `item` (leased to this worker) right now, through its lane,
+        recorded like any other. None when the lane has no room or its circuit is open."""
+        held = Held(item, body, self.clock() + self.policy.lease_seconds)
+
+        def attempt() -> defer.Deferred:
+            held.sending = True
+            return self.send(held, timeout).addCallback(lambda verdict: self._settle(held, verdict))
+
+        started = self.lanes.get(item.destination).try_now(attempt)
+        if started is not None:
+            self.held[item.id] = held
+        return started
 
 
-def _header_of(body: bytes):
-    try:
-        return m.parse(soap.unwrap(body).message).header
-    except MessageError:
-        return None
+class _Job:
+    """A lane's unit of work: one held message's attempt."""
+
+    def __init__(self, held: Held, attempt: Callable[[Held], defer.Deferred]):
+        self.held = held
+        self._attempt = attempt
+
+    def __call__(self) -> defer.Deferred:
+        return self._attempt(self.held)
 
 
-__all__ = ["DeliveryWorker", "RetryPolicy", "Attempt", "classify"]
+__all__ = ["DeliveryEngine", "Held", "worker_name", "is_broker_destination"]

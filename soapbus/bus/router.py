@@ -5,8 +5,9 @@ from the caller's Source and MessageID (so a re-delivery of the caller's request
 forwarded under the same leg MessageID, and the backend, idempotent by MessageID, acts once),
 this bus as Source (the caller's is kept as a Property), and the conversation's
 CorrelationID. The leg is written to the outbox before it is sent, so it is delivered at
-least once even if this process dies; a synchronous caller waits for the first attempt, made
-right away in its own thread, and gets the backend's answer re-addressed to it. Where the
+least once even if this process dies; a synchronous caller's first attempt is made at once on
+the reactor (no thread waits for the backend), and the caller gets the backend's answer
+re-addressed to it. A caller's retries meet the same leg (a unique index), never a new one. Where the
 interface requires it, the leg is signed with this server's key.
 """
 from __future__ import annotations
@@ -21,7 +22,6 @@ from . import envelopes
 # A fixed namespace for leg MessageIDs: uuid5(namespace, source|message_id|endpoint).
 LEG_NAMESPACE = uuid.UUID("5d0c3a52-8a39-4b8e-9d0c-61968a100b05")
 ORIGINAL_SOURCE = "soapbus.originalSource"
-IMMEDIATE_LEASE_SECONDS = 30.0
 
 
 def leg_message_id(header: m.Header, endpoint: str) -> str:
@@ -69,14 +69,20 @@ def best_route(routes, noun: str, verb: str, context: str | None):
     return min(fitting, key=rank) if fitting else None
 
 
-def queue(uow, route, request: m.RequestMessage, source: str, sign: bool, worker: str | None) -> int:
-    """Write the forwarded leg to the outbox; `worker` holds it for an immediate attempt."""
+def origin_of(header: m.Header) -> str:
+    """The caller's conversation a leg belongs to: "Source|MessageID"."""
+    return f"{header.source or ''}|{header.message_id}"
+
+
+def queue(uow, route, request: m.RequestMessage, source: str, sign: bool):
+    """The forwarded leg in the outbox: written now, or the one an earlier retry of the same caller
+    message wrote (one leg per caller Source, MessageID and backend); returns it (an OutboxItem)."""
     leg = forwarded(request, route.endpoint, source)
     outbound = envelopes.request(leg, route.style)
-    return uow.outbox_add(destination=route.endpoint, soap_action=outbound.soap_action, body=outbound.body,
-                          sign=sign or route.signed, kind="request", message_id=leg.header.message_id,
-                          correlation_id=leg.header.correlation_id, noun=leg.header.noun, verb=leg.header.verb,
-                          leased_to=(worker, IMMEDIATE_LEASE_SECONDS) if worker else None)
+    return uow.outbox_add_leg(origin=origin_of(request.header), destination=route.endpoint,
+                              soap_action=outbound.soap_action, body=outbound.body, sign=sign or route.signed,
+                              message_id=leg.header.message_id, correlation_id=leg.header.correlation_id,
+                              noun=leg.header.noun, verb=leg.header.verb)
 
 
-__all__ = ["best_route", "leg_message_id", "forwarded", "backend_answer", "queue", "LegAnswer", "ORIGINAL_SOURCE"]
+__all__ = ["best_route", "leg_message_id", "forwarded", "backend_answer", "queue", "origin_of", "LegAnswer", "ORIGINAL_SOURCE"]

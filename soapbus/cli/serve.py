@@ -5,7 +5,7 @@ import logging
 
 import click
 
-from ..bus.delivery import RetryPolicy
+from ..bus.policy import RetryPolicy, parse_destination_budget, parse_duration
 from .common import DEFAULT_PORT, data_option, database_option, server_config
 from .security_options import security_config, security_options
 
@@ -31,10 +31,28 @@ from .security_options import security_config, security_options
               help="Objects per PARTIAL page of an asynchronous get.")
 @click.option("--max-items", default=10_000, show_default=True, type=click.IntRange(1),
               help="A get matching more objects answers 3.1.")
-@click.option("--delivery-attempts", default=8, show_default=True, type=click.IntRange(1),
-              help="Attempts before an outbound message becomes a dead letter.")
+@click.option("--delivery-budget", default="24h", show_default=True, metavar="DURATION",
+              help="How long an outbound message is retried before it becomes a dead letter "
+                   "(seconds, or a number ending in s, m, h or d).")
+@click.option("--destination-budget", "destination_budgets", multiple=True, metavar="PREFIX=DURATION",
+              help="The retry budget of destinations starting with PREFIX (repeatable; the longest prefix wins).")
 @click.option("--delivery-base-delay", default=0.5, show_default=True, type=click.FloatRange(0.01),
-              help="Seconds before the second delivery attempt; doubled each time, with jitter.")
+              help="Seconds: the first retry's backoff ceiling, doubled after each attempt (full jitter).")
+@click.option("--delivery-max-delay", default=300.0, show_default=True, type=click.FloatRange(0.1),
+              help="Seconds: the backoff ceiling's cap.")
+@click.option("--delivery-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1),
+              help="Seconds one delivery attempt may take (connect, send, answer).")
+@click.option("--delivery-concurrency", default=8, show_default=True, type=click.IntRange(1, 1000),
+              help="Messages in flight to one destination at once.")
+@click.option("--delivery-lease", default=10.0, show_default=True, type=click.FloatRange(2.0),
+              help="Seconds after which another node takes over the messages of a node that died.")
+@click.option("--forward-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1),
+              help="Seconds the bus role waits for a backend before answering the caller 5.1.")
+@click.option("--thread-pool", "thread_pool_size", default=10, show_default=True, type=click.IntRange(2, 1000),
+              help="Threads for request processing and database work.")
+@click.option("--broker", "broker_url", default=None, metavar="AMQP_URL",
+              help="RabbitMQ (amqp://user:password@host:5672/vhost): past-tense events go to the topic exchange "
+                   "soapbus.events, and ReplyAddresses queue:NAME and topic:NAME are served.")
 @click.option("--request-deadline", default=30.0, show_default=True, type=click.FloatRange(0.1),
               help="Seconds a request (line, headers and body) may take to arrive from its first byte; "
                    "later ones are answered 408 and their connection closed.")
@@ -49,7 +67,8 @@ from .security_options import security_config, security_options
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 def serve(host, port, data_dir, database_url, source, max_body_bytes, max_inflated_bytes, max_elements, max_depth,
           handler_modules, page_size, max_items,
-          delivery_attempts, delivery_base_delay, request_deadline, idle_timeout, max_connections, log_level, **security):
+          delivery_budget, destination_budgets, delivery_base_delay, delivery_max_delay, delivery_timeout,
+          delivery_concurrency, delivery_lease, forward_timeout, thread_pool_size, broker_url, request_deadline, idle_timeout, max_connections, log_level, **security):
     """Start the SOAP endpoints (SQLite in the data folder unless --database is given).
 
     I1 and I9 require WS-Security signed requests and sign their answers: give the server a
@@ -62,7 +81,10 @@ def serve(host, port, data_dir, database_url, source, max_body_bytes, max_inflat
                            max_body_bytes=max_body_bytes, max_inflated_bytes=max_inflated_bytes,
                            max_elements=max_elements, max_depth=max_depth, handler_modules=list(handler_modules),
                            page_size=page_size, max_items=max_items,
-                           delivery=RetryPolicy(max_attempts=delivery_attempts, base_delay=delivery_base_delay),
+                           delivery=_retry_policy(delivery_budget, destination_budgets, delivery_base_delay,
+                                                  delivery_max_delay, delivery_timeout, delivery_concurrency,
+                                                  delivery_lease),
+                           forward_timeout=forward_timeout, thread_pool_size=thread_pool_size, broker_url=broker_url,
                            request_deadline=request_deadline, idle_timeout=idle_timeout, max_connections=max_connections,
                            security=security_config(**security))
 
@@ -100,6 +122,18 @@ def serve(host, port, data_dir, database_url, source, max_body_bytes, max_inflat
     except SQLAlchemyError as exc:
         raise click.ClickException(f"cannot open the database {config.resolved_database_url()}: "
                                    f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+
+
+def _retry_policy(budget: str, destination_budgets, base_delay: float, max_delay: float, timeout: float,
+                  concurrency: int, lease: float) -> RetryPolicy:
+    try:
+        seconds = parse_duration(budget)
+        per_destination = tuple(parse_destination_budget(text) for text in destination_budgets)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return RetryPolicy(budget=seconds, base_delay=base_delay, max_delay=max(max_delay, base_delay), timeout=timeout,
+                       per_destination=concurrency, lease_seconds=lease, renew_every=lease / 3,
+                       destination_budgets=per_destination)
 
 
 def _services():

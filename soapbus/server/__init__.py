@@ -9,8 +9,7 @@ import importlib
 import logging
 from dataclasses import dataclass
 
-from ..bus.delivery import DeliveryWorker
-from ..bus.service import DeliveryService
+from ..bus.delivery import DeliveryEngine
 from ..message.xml import ParseLimits
 from ..store import Store
 from . import cimstore
@@ -31,7 +30,7 @@ class Running:
     store: Store
     processor: Processor
     port: object  # twisted IListeningPort
-    delivery: DeliveryService
+    delivery: DeliveryEngine
     edge: EdgeLimits  # the request deadline, idle timeout and connection limit it listens with
     database: DatabaseWatch | None = None  # whether the database answers and the schema exists
 
@@ -74,9 +73,10 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
     site = build_site(reactor, threadpool, processor, config.max_body_bytes, guard, database)
     edge = edge_limits(config)
     port = reactor.listenTCP(config.port, listening_factory(site, edge, reactor), interface=config.host)
-    worker = DeliveryWorker(store, signer=guard.outbound_signer(), policy=config.delivery)
-    processor.delivery = worker  # forwarded requests are tried at once, in the request's thread
-    delivery = DeliveryService(reactor, threadpool, worker, config.delivery_interval, available=database.is_ready)
+    delivery = DeliveryEngine(reactor, threadpool, store, config.delivery, signer=guard.outbound_signer(),
+                              interval=config.delivery_interval, available=database.is_ready)
+    processor.delivery = delivery  # forwarded requests are tried at once, on the reactor
+    processor.forward_timeout = config.forward_timeout
     delivery.start()
     database.start(reactor, threadpool)
     return Running(config, store, processor, port, delivery, edge, database)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..bus.delivery import RetryPolicy
+from ..bus.policy import RetryPolicy
 from ..message.envelope import DEFAULT_MAX_INFLATED
 from ..message.xml import DEFAULT_LIMITS
 from .guard import SecurityConfig
@@ -32,6 +32,8 @@ class ServerConfig:
     max_items: int = 10_000  # a get matching more answers 3.1
     delivery: RetryPolicy = field(default_factory=RetryPolicy)
     delivery_interval: float = 0.2  # seconds between outbox polls when idle
+    forward_timeout: float = 10.0  # seconds the bus role waits for a backend before answering 5.1
+    broker_url: str | None = None  # amqp://...: relay queue:/topic: destinations and events through RabbitMQ
     # The HTTP edge (server/connections.py): a whole request must arrive within request_deadline
     # seconds of its first byte (408 otherwise); a connection may sit idle between requests for
     # idle_timeout seconds; at most max_connections are open (None: min(1000, descriptor limit - 128)).

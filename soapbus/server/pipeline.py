@@ -53,6 +53,9 @@ class Outcome:
     status: int  # HTTP status
     body: bytes  # a whole SOAP envelope
     journal_id: int | None = None
+    # Not answered yet (the bus role waits for a backend on the reactor): called on the reactor,
+    # returns a Deferred that fires with the Outcome to send instead of this one.
+    later: Callable[[], object] | None = None
 
 
 class Rejection(Exception):
@@ -84,7 +87,8 @@ class Processor:
         self.required_header_fields = tuple(required_header_fields)
         self.patterns = pattern_config or patterns.PatternConfig()
         self.rules = rules or RuleEngine(source=source)
-        self.delivery = None  # the DeliveryWorker, set by the server: forwarded requests need it
+        self.delivery = None  # the DeliveryEngine, set by the server: forwarded requests need it
+        self.forward_timeout = 10.0  # seconds a synchronous caller's forwarded request may take
         self._routes: list = []
         self._routes_read_at = float("-inf")
 
@@ -226,7 +230,12 @@ class Processor:
         return router.best_route(self._routes, msg.header.noun, verbs.normalize(msg.header.verb), msg.header.context)
 
     def _forward(self, call: InboundCall, msg: RequestMessage, noun: Noun | None, route) -> Outcome:
-        """Send the request on to its backend through the outbox; a synchronous caller gets its answer."""
+        """Send the request on to its backend through the outbox; a synchronous caller gets its answer.
+
+        One leg per (caller Source, MessageID, backend), however often the caller retries. The
+        attempt is made on the reactor (no thread waits for the backend): this returns an Outcome
+        whose `later` gives the answer. The caller is answered 5.1 at once while the backend's
+        circuit is open or its leg is in flight elsewhere; the leg stays queued and is delivered."""
         self._documents(msg, noun)  # the bus refuses what the backend would: invalid payloads stop here
         header = msg.header
         previous = self.store.stored_reply(header.source, header.message_id) if header.message_id else None
@@ -237,7 +246,7 @@ class Processor:
             try:
                 with self.store.unit_of_work() as uow:
                     _claim(uow, header)
-                    router.queue(uow, route, msg, self.source, sign, worker=None)
+                    router.queue(uow, route, msg, self.source, sign)
                     in_id = uow.journal("in", call.raw, header=header, kind=msg.kind, peer=call.peer,
                                         outcome="routed", reason=f"forwarded to {route.endpoint}")
                     answer = reply_to(header, acknowledgement(), source=self.source)
@@ -246,27 +255,83 @@ class Processor:
             except _AlreadyClaimed:
                 return self._answer_already_claimed(call, msg)
         with self.store.unit_of_work() as uow:
-            item_id = router.queue(uow, route, msg, self.source, sign, worker=self.delivery.name)
+            leg = router.queue(uow, route, msg, self.source, sign)
             uow.journal("in", call.raw, header=header, kind=msg.kind, peer=call.peer, outcome="routed",
-                        reason=f"forwarded to {route.endpoint}")
-        attempt = self.delivery.deliver(self.store.outbox_get(item_id))
-        leg = router.backend_answer(attempt.answer, attempt.error) if attempt.delivered else None
-        if leg is None:
-            return self._answer_rejected(call, msg, _error("5.1", (
-                f"the system behind this bus ({route.endpoint}) did not answer: {attempt.error or 'no 61968 reply'}; "
-                "the request stays queued and will be delivered; send it again later with the same MessageID "
-                "for the answer")), outcome="routed-pending")
+                        reason=f"forwarded to {route.endpoint} (outbox {leg.id})")
+        if leg.status == "delivered" and leg.answer:  # delivered meanwhile: the backend's answer is kept
+            answered = router.backend_answer(leg.answer, None)
+            if answered is not None:
+                return self._answer_from_backend(call, msg, route, leg, answered)
+        engine = self.delivery
+        not_now = _leg_not_sendable(leg) or engine.circuit_open(route.endpoint)
+        if not_now is not None:
+            return self._backend_unavailable(call, msg, route, not_now)
+        if not self.store.outbox_take(leg.id, engine.name, engine.policy.lease_seconds):  # in flight already
+            return Outcome(200, b"", later=lambda: self._await_leg(call, msg, route, leg))
+        body, problem = engine.prepare(leg)
+        if body is None:
+            self.store.outbox_release(leg.id, engine.name)
+            return self._backend_unavailable(call, msg, route, problem)
+        return Outcome(200, b"", later=lambda: self._forward_now(call, msg, route, leg, body))
+
+    def _forward_now(self, call: InboundCall, msg: RequestMessage, route, leg, body: bytes):
+        """On the reactor: the leg's attempt; fires with the caller's Outcome (made in the pool)."""
+        engine = self.delivery
+        started = engine.send_now(leg, body, self.forward_timeout)
+        if started is None:  # the backend's lane filled up or its circuit opened since
+            def busy():
+                self.store.outbox_release(leg.id, engine.name)
+                return self._backend_unavailable(call, msg, route, engine.circuit_open(route.endpoint)
+                                                 or "as many requests as allowed are in flight to it")
+            return engine.in_pool(busy)
+        return started.addCallback(lambda verdict: engine.in_pool(self._forward_answered, call, msg, route, leg,
+                                                                  verdict))
+
+    def _await_leg(self, call: InboundCall, msg: RequestMessage, route, leg):
+        """On the reactor: the caller's retry meets its leg in flight here; its answer is the caller's."""
+        engine = self.delivery
+        watching = engine.watch(leg.id)
+        if watching is None:  # another node holds it
+            return engine.in_pool(self._backend_unavailable, call, msg, route,
+                                  "this request's leg is being sent to it right now")
+        watching.addTimeout(self.forward_timeout, engine.reactor)
+        watching.addErrback(lambda _failure: None)
+        return watching.addCallback(lambda verdict: engine.in_pool(
+            self._forward_answered, call, msg, route, leg, verdict) if verdict is not None else engine.in_pool(
+            self._backend_unavailable, call, msg, route, "no answer within the forwarding timeout"))
+
+    def _forward_answered(self, call: InboundCall, msg: RequestMessage, route, leg, verdict) -> Outcome:
+        answered = router.backend_answer(verdict.answer, verdict.error) if verdict.delivered else None
+        try:
+            if answered is None:
+                return self._backend_unavailable(call, msg, route, verdict.error or "no 61968 reply")
+            return self._answer_from_backend(call, msg, route, leg, answered)
+        except StoreUnavailable:  # the database went away under the answer: 5.2 (server/outage.py)
+            from .outage import outage_outcome
+
+            return outage_outcome()
+
+    def _answer_from_backend(self, call: InboundCall, msg: RequestMessage, route, leg, answered) -> Outcome:
+        """The caller's answer re-addressed from the backend's; the conversation's other legs close."""
+        header = msg.header
         try:
             with self.store.unit_of_work() as uow:
                 _claim(uow, header)
-                back_id = uow.journal("in", leg.raw, header=None, kind="ResponseMessage", peer=route.endpoint,
-                                      outcome="processed", reply_code=_first_code(leg.reply),
+                back_id = uow.journal("in", answered.raw, header=None, kind="ResponseMessage", peer=route.endpoint,
+                                      outcome="processed", reply_code=_first_code(answered.reply),
                                       reason="the backend's answer to a forwarded request")
-                answer = reply_to(header, leg.reply, leg.payload, source=self.source)
-                body, out_id = self._record_answer(uow, call, msg, answer, _first_code(leg.reply), back_id)
+                answer = reply_to(header, answered.reply, answered.payload, source=self.source)
+                body, out_id = self._record_answer(uow, call, msg, answer, _first_code(answered.reply), back_id)
+                uow.outbox_close_legs(leg.origin, leg.id, f"the conversation was answered through outbox {leg.id}")
             return Outcome(200, body, out_id)
         except _AlreadyClaimed:
             return self._answer_already_claimed(call, msg)
+
+    def _backend_unavailable(self, call: InboundCall, msg, route, why: str) -> Outcome:
+        return self._answer_rejected(call, msg, _error("5.1", (
+            f"the system behind this bus ({route.endpoint}) did not answer: {why}; the request stays queued "
+            "and will be delivered; send it again later with the same MessageID for the answer")),
+            outcome="routed-pending")
 
     def _run_local(self, uow, call: InboundCall, request: RequestMessage, depth: int = 0) -> Reply:
         """A request an event/action rule made: handled, journaled and followed up like any other."""
@@ -381,6 +446,16 @@ class _HandlerFailed(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+def _leg_not_sendable(leg) -> str | None:
+    """Why a caller's leg is not sent now, whatever its backend: it was given up or closed."""
+    if leg.status == "dead":
+        return f"delivery was given up ({leg.dead_cause}: {leg.last_error}); `soapbus outbox replay {leg.id}` " \
+               "queues it again"
+    if leg.status in ("delivered", "closed"):
+        return f"its leg is {leg.status} but no 61968 answer was kept ({leg.last_error or 'none given'})"
+    return None
 
 
 def _first_code(reply: Reply) -> str | None:

@@ -93,6 +93,10 @@ def render_in_pool(reactor, threadpool, application, request, too_large: bool):
 
     def write(answer):
         status, headers, body = answer
+        later = _answer_later(environ)
+        if later is not None:  # the pipeline answers on the reactor (the bus role waiting for a backend)
+            later().addCallback(lambda outcome: (outcome.status, headers, outcome.body)).addCallbacks(write, fail)
+            return
         if finished:
             _log_undelivered(environ, status, body)
             return
@@ -114,6 +118,17 @@ def render_in_pool(reactor, threadpool, application, request, too_large: bool):
 
     deferToThreadPool(reactor, threadpool, call_application, application, environ).addCallbacks(write, fail)
     return NOT_DONE_YET
+
+
+def _answer_later(environ: dict):
+    """The pipeline's `Outcome.later`, taken out of the environ (once), when its answer is not ready."""
+    from .spyne_app import OUTCOME_KEY
+
+    outcome = environ.get(OUTCOME_KEY)
+    later = getattr(outcome, "later", None)
+    if later is not None:
+        environ[OUTCOME_KEY] = None
+    return later
 
 
 def _log_undelivered(environ: dict, status: int, body: bytes) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from soapbus.message import Header
 
-from . import idempotency, journal, objects, outbox, replay, routing
+from . import idempotency, journal, migrations, objects, outbox, replay, routing
 from .availability import Availability, unavailable_reason
 from .db import WRITE_OPTION, check_schema_name, make_store_engine, single_statement_engine
 from .errors import StoreUnavailable
@@ -28,6 +28,9 @@ from .routing import Route, Subscription
 from .schema import metadata
 
 Clock = Callable[[], datetime]
+
+# PostgreSQL advisory lock held while a process prepares or upgrades the schema.
+SCHEMA_LOCK_KEY = 61968_100_0001
 
 
 def utc_now() -> datetime:
@@ -146,6 +149,14 @@ class UnitOfWork:
                               correlation_id=correlation_id, noun=noun, verb=verb, sequence_key=None,
                               not_before=None, leased_to=None)
 
+    def outbox_settle(self, settlement: outbox.Settlement) -> bool:
+        """Record one attempt's outcome in this transaction; False if its worker no longer holds it."""
+        return outbox.settle(self._conn, settlement)
+
+    def outbox_redrive(self, destination: str) -> int:
+        """Queue again the dead letters to `destination` whose retry budget ran out."""
+        return outbox.redrive(self._conn, destination, self._clock())
+
     def outbox_close_legs(self, origin: str, answered_by: int, reason: str) -> int:
         """The caller's conversation `origin` is answered (by leg `answered_by`): close its other pending legs."""
         return outbox.close_legs(self._conn, origin, answered_by, reason)
@@ -217,12 +228,40 @@ class Store:
 
     # ---------------------------------------------------------------- schema
 
-    def create_schema(self) -> None:
-        """Create whatever is missing (the PostgreSQL schema, tables, indexes); safe to repeat."""
-        with self._watched(), self._engine.begin() as conn:
-            if self._schema is not None:
-                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{check_schema_name(self._schema)}"'))
-            metadata.create_all(conn)
+    def create_schema(self, *, upgrade: bool = False) -> migrations.SchemaState:
+        """Make the database usable by this soapbus; safe to repeat (see soapbus.store.migrations):
+        an empty one is created at the newest schema revision (the PostgreSQL schema too), one
+        made before revisions were kept and equal to the newest is stamped with it, one at an
+        older revision is upgraded when `upgrade` is true and refused with SchemaNotCurrent
+        otherwise, as is one a newer soapbus upgraded. Returns where it stands."""
+        with self._watched(), self._migrating(write=True) as conn:
+            return migrations.prepare(conn, upgrade=upgrade)
+
+    def schema_state(self) -> migrations.SchemaState:
+        """Where the database's schema stands against this soapbus's revisions; changes nothing."""
+        with self._watched(), self._migrating(write=False) as conn:
+            return migrations.read_state(conn)
+
+    def upgrade_schema(self, target: str = "head") -> migrations.Upgrade:
+        """Run the schema revisions up to `target` ("head": the newest) in one transaction."""
+        with self._watched(), self._migrating(write=True) as conn:
+            return migrations.upgrade_to(conn, target)
+
+    @contextmanager
+    def _migrating(self, *, write: bool) -> Iterator[Connection]:
+        """One transaction for schema work, in which processes take turns (SQLite: the write
+        lock; PostgreSQL: an advisory lock), with the store's PostgreSQL schema (created if
+        missing) first on the search_path, where the revisions' unqualified names then land."""
+        with (self._write_engine if write else self._engine).connect() as conn, conn.begin():
+            if conn.dialect.name == "postgresql":
+                if write:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+                if self._schema is not None:
+                    name = check_schema_name(self._schema)
+                    if write:
+                        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{name}"'))
+                    conn.execute(text(f'SET LOCAL search_path TO "{name}"'))
+            yield conn
 
     def drop_schema(self) -> None:
         """Remove everything create_schema made: the whole PostgreSQL schema, or the tables."""
@@ -231,6 +270,7 @@ class Store:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{check_schema_name(self._schema)}" CASCADE'))
             else:
                 metadata.drop_all(conn)
+                conn.execute(text(f"DROP TABLE IF EXISTS {migrations.VERSION_TABLE}"))
 
     def probe(self) -> None:
         """Ask the database one trivial question; StoreUnavailable when it cannot answer."""
