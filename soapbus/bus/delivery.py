@@ -67,6 +67,7 @@ class Held:
     held_until: float  # the engine's clock: the lease is ours until then (renewals move it)
     problem: str | None = None  # why it could not be prepared
     sending: bool = False
+    probe: bool = False  # a dead letter tried once more: is its destination back?
     lost: bool = False  # a renewal found the lease taken over
     watchers: list = field(default_factory=list)  # Deferreds fired with the attempt's Verdict (or None)
 
@@ -115,15 +116,19 @@ class DeliveryEngine:
         self._poll.clock = reactor
         self._renew = task.LoopingCall(self.renew)
         self._renew.clock = reactor
+        self._probing = False
+        self._probe = task.LoopingCall(self.probe_dead_letters)
+        self._probe.clock = reactor
 
     # ------------------------------------------------------------ running
 
     def start(self) -> None:
         self._poll.start(self.interval, now=True)
         self._renew.start(self.policy.renew_every, now=False)
+        self._probe.start(self.policy.probe_every, now=False)
 
     def stop(self) -> None:
-        for loop in (self._poll, self._renew):
+        for loop in (self._poll, self._renew, self._probe):
             if loop.running:
                 loop.stop()
 
@@ -220,6 +225,13 @@ class DeliveryEngine:
 
     def _record(self, held: Held, verdict: Verdict, now: datetime, pause: float) -> None:
         item = held.item
+        if held.probe:  # a dead letter stays dead unless its probe got through; then the rest follow
+            if verdict.delivered:
+                log.warning("%s accepts deliveries again (dead letter %s delivered)", item.destination, item.id)
+                self._last_redrive[item.destination] = self.clock()
+                self.settler.add(held, Settlement(item.id, self.name, "revived", now, verdict.status, verdict.error,
+                                                  answer=verdict.answer if item.kind == "request" else None), True)
+            return
         settlement = self._settlement(item, verdict, now, pause)
         if settlement.outcome == "dead":
             log.warning("outbox %s to %s is a dead letter (%s): %s", item.id, item.destination,
@@ -241,6 +253,33 @@ class DeliveryEngine:
                               f"retry budget of {self.policy.budget_for(item.destination):g} s spent; "
                               f"last: {verdict.error}", cause="expired")
         return Settlement(item.id, self.name, "retry", now, verdict.status, verdict.error, next_attempt_at=next_at)
+
+    def probe_dead_letters(self) -> None:
+        """Try one expired dead letter per destination again (every `probe_every` seconds): a
+        destination that accepts it is back, and its other expired dead letters are queued again."""
+        if self._probing or not self.available():
+            return
+        self._probing = True
+        d = deferToThreadPool(self.reactor, self.threadpool, self._claim_probes)
+        d.addCallbacks(self._probes_claimed, self._probes_failed)
+
+    def _claim_probes(self):
+        items = self.store.outbox_probes(LEASE_BATCH, self.policy.probe_every)
+        return [(item, *self.prepare(item)) for item in items
+                if self.broker is not None or not is_broker_destination(item.destination)]
+
+    def _probes_claimed(self, prepared) -> None:
+        self._probing = False
+        for item, body, problem in prepared:
+            if body is None:
+                continue
+            held = Held(item, body, self.clock() + self.policy.lease_seconds, problem, probe=True)
+            self.lanes.get(item.destination).submit(_Job(held, self._attempt))
+
+    def _probes_failed(self, failure) -> None:
+        self._probing = False
+        if not failure.check(StoreUnavailable):
+            log.error("probing dead letters failed: %s", failure.getTraceback())
 
     def _redrive_due(self, destination: str, verdict: Verdict) -> bool:
         if not verdict.delivered:

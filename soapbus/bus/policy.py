@@ -54,6 +54,7 @@ class RetryPolicy:
     breaker_failures: int = 5  # consecutive failed attempts that open a destination's circuit
     breaker_open: float = 2.0  # seconds a circuit stays open at first; doubled each time it opens again
     breaker_max_open: float = 30.0
+    probe_every: float = 60.0  # seconds between two probes of a destination that has expired dead letters
     destination_budgets: tuple[DestinationBudget, ...] = field(default_factory=tuple)
 
     def budget_for(self, destination: str) -> float:

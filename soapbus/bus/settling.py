@@ -61,7 +61,7 @@ class Settler:
                 ok = uow.outbox_settle(settlement)
                 recorded.append(ok)
                 if ok and self.journal and settlement.outcome != "retry" and held.body is not None:
-                    outcome = "delivered" if settlement.outcome == "delivered" else "dead"
+                    outcome = "dead" if settlement.outcome == "dead" else "delivered"
                     uow.journal("out", held.body, header=_header_of(held.body), kind=_KIND[held.item.kind],
                                 peer=held.item.destination, outcome=outcome, reason=settlement.error,
                                 reply_code=None)

@@ -30,10 +30,10 @@ def subscriptions() -> None:
 @data_option
 @database_option
 def subscriptions_add(endpoint, noun, verb, context, signed, style, data_dir, database_url):
-    """Subscribe ENDPOINT (an http(s) URL) to events."""
+    """Subscribe ENDPOINT to events: an http(s) URL, or queue:NAME / topic:NAME on the broker."""
     from ..store import DuplicateSubscription
 
-    _check_url(endpoint)
+    _check_url(endpoint, broker_ok=True)
     store = open_store(data_dir, database_url)
     try:
         sub = store.subscription_add(endpoint, noun=noun, verb=verb, context=context, signed=signed, style=style)
@@ -75,7 +75,7 @@ def outbox_status(data_dir, database_url):
     """How many messages are pending, delivered and dead."""
     store = open_store(data_dir, database_url)
     counts = store.outbox_counts()
-    click.echo("  ".join(f"{k}={counts.get(k, 0)}" for k in ("pending", "delivered", "dead")))
+    click.echo("  ".join(f"{k}={counts.get(k, 0)}" for k in ("pending", "delivered", "dead", "closed")))
 
 
 @outbox.command("dead")
@@ -85,8 +85,10 @@ def outbox_status(data_dir, database_url):
 def outbox_dead(data_dir, database_url, limit):
     """List dead letters (messages that could not be delivered after every retry)."""
     store = open_store(data_dir, database_url)
-    _echo_rows(("id", "destination", "kind", "noun", "verb", "MessageID", "attempts", "last_status", "last_error"),
-               [(d.id, d.destination, d.kind, d.noun, d.verb, d.message_id, d.attempts, d.last_status, d.last_error)
+    _echo_rows(("id", "destination", "kind", "noun", "verb", "MessageID", "attempts", "cause", "last_status",
+                "last_error"),
+               [(d.id, d.destination, d.kind, d.noun, d.verb, d.message_id, d.attempts, d.dead_cause, d.last_status,
+                 d.last_error)
                 for d in store.dead_letters(limit=limit)])
 
 
@@ -106,15 +108,31 @@ def outbox_show(item_id, data_dir, database_url):
 
 
 @outbox.command("replay")
-@click.argument("item_id", type=int)
+@click.argument("item_id", type=int, required=False)
+@click.option("--destination", default=None, metavar="URL",
+              help="Every dead letter to this destination (an http(s) URL, queue:NAME or topic:NAME).")
+@click.option("--all", "replay_all", is_flag=True, help="Every dead letter.")
 @data_option
 @database_option
-def outbox_replay(item_id, data_dir, database_url):
-    """Put a dead letter back in the queue (a running server sends it again)."""
+def outbox_replay(item_id, destination, replay_all, data_dir, database_url):
+    """Put dead letters back in the queue with a new retry budget (a running server sends them).
+
+    One by its id, every one to a --destination, or --all of them. Dead letters whose budget ran
+    out are also queued again by the server itself once their destination accepts a delivery."""
+    if sum((item_id is not None, destination is not None, replay_all)) != 1:
+        raise click.UsageError("give one of: a dead letter id, --destination URL, or --all")
     store = open_store(data_dir, database_url)
-    if not store.dead_letter_replay(item_id):
-        raise click.ClickException(f"no dead letter {item_id}")
-    click.echo(f"dead letter {item_id} queued again")
+    if item_id is not None:
+        if not store.dead_letter_replay(item_id):
+            item = store.outbox_get(item_id)
+            state = f"it is {item.status}" if item is not None else "there is no outbox message with that id"
+            raise click.ClickException(f"no dead letter {item_id}: {state}; `soapbus outbox dead` lists them")
+        click.echo(f"dead letter {item_id} queued again")
+        return
+    queued = store.dead_letter_replay_to(destination)
+    if destination is not None and not queued:
+        raise click.ClickException(f"no dead letter to {destination}; `soapbus outbox dead` lists them")
+    click.echo(f"{queued} dead letter(s) queued again")
 
 
 @outbox.command("purge")
@@ -133,9 +151,11 @@ def outbox_purge(item_id, purge_all, data_dir, database_url):
     click.echo(f"{removed} dead letter(s) purged")
 
 
-def _check_url(url: str) -> None:
-    if not url.startswith(("http://", "https://")):
-        raise click.BadParameter(f"{url!r} is not an http(s) URL", param_hint="ENDPOINT")
+def _check_url(url: str, broker_ok: bool = False) -> None:
+    schemes = ("http://", "https://", "queue:", "topic:") if broker_ok else ("http://", "https://")
+    if not url.startswith(schemes) or url in schemes:
+        kinds = "an http(s) URL, queue:NAME or topic:NAME (with serve --broker)" if broker_ok else "an http(s) URL"
+        raise click.BadParameter(f"{url!r} is not {kinds}", param_hint="ENDPOINT")
 
 
 @click.group()

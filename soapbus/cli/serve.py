@@ -16,6 +16,8 @@ from .security_options import security_config, security_options
               help="TCP port (0 picks a free one).")
 @data_option
 @database_option
+@click.option("--upgrade-db", is_flag=True,
+              help="Upgrade a database at an older schema revision (as `soapbus db upgrade`) instead of refusing it.")
 @click.option("--source", default="soapbus", show_default=True, help="Header/Source this system puts on replies.")
 @click.option("--max-body", "max_body_bytes", default=8 * 1024 * 1024, show_default=True, type=click.IntRange(1024),
               help="Largest request body accepted, in bytes.")
@@ -46,6 +48,9 @@ from .security_options import security_config, security_options
               help="Messages in flight to one destination at once.")
 @click.option("--delivery-lease", default=10.0, show_default=True, type=click.FloatRange(2.0),
               help="Seconds after which another node takes over the messages of a node that died.")
+@click.option("--dead-letter-probe", "probe_every", default=60.0, show_default=True, type=click.FloatRange(0.1),
+              help="Seconds between two tries of one expired dead letter per destination; when one gets "
+                   "through, the destination's other expired dead letters are queued again.")
 @click.option("--forward-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1),
               help="Seconds the bus role waits for a backend before answering the caller 5.1.")
 @click.option("--thread-pool", "thread_pool_size", default=10, show_default=True, type=click.IntRange(2, 1000),
@@ -65,10 +70,10 @@ from .security_options import security_config, security_options
 @security_options
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
-def serve(host, port, data_dir, database_url, source, max_body_bytes, max_inflated_bytes, max_elements, max_depth,
+def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes, max_inflated_bytes, max_elements, max_depth,
           handler_modules, page_size, max_items,
           delivery_budget, destination_budgets, delivery_base_delay, delivery_max_delay, delivery_timeout,
-          delivery_concurrency, delivery_lease, forward_timeout, thread_pool_size, broker_url, request_deadline, idle_timeout, max_connections, log_level, **security):
+          delivery_concurrency, delivery_lease, probe_every, forward_timeout, thread_pool_size, broker_url, request_deadline, idle_timeout, max_connections, log_level, **security):
     """Start the SOAP endpoints (SQLite in the data folder unless --database is given).
 
     I1 and I9 require WS-Security signed requests and sign their answers: give the server a
@@ -77,13 +82,13 @@ def serve(host, port, data_dir, database_url, source, max_body_bytes, max_inflat
     from ..server import StartupError, run
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = server_config(data_dir, database_url, host=host, port=port, source=source,
+    config = server_config(data_dir, database_url, upgrade_db=upgrade_db, host=host, port=port, source=source,
                            max_body_bytes=max_body_bytes, max_inflated_bytes=max_inflated_bytes,
                            max_elements=max_elements, max_depth=max_depth, handler_modules=list(handler_modules),
                            page_size=page_size, max_items=max_items,
                            delivery=_retry_policy(delivery_budget, destination_budgets, delivery_base_delay,
                                                   delivery_max_delay, delivery_timeout, delivery_concurrency,
-                                                  delivery_lease),
+                                                  delivery_lease, probe_every),
                            forward_timeout=forward_timeout, thread_pool_size=thread_pool_size, broker_url=broker_url,
                            request_deadline=request_deadline, idle_timeout=idle_timeout, max_connections=max_connections,
                            security=security_config(**security))
@@ -125,14 +130,14 @@ def serve(host, port, data_dir, database_url, source, max_body_bytes, max_inflat
 
 
 def _retry_policy(budget: str, destination_budgets, base_delay: float, max_delay: float, timeout: float,
-                  concurrency: int, lease: float) -> RetryPolicy:
+                  concurrency: int, lease: float, probe_every: float) -> RetryPolicy:
     try:
         seconds = parse_duration(budget)
         per_destination = tuple(parse_destination_budget(text) for text in destination_budgets)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     return RetryPolicy(budget=seconds, base_delay=base_delay, max_delay=max(max_delay, base_delay), timeout=timeout,
-                       per_destination=concurrency, lease_seconds=lease, renew_every=lease / 3,
+                       per_destination=concurrency, lease_seconds=lease, renew_every=lease / 3, probe_every=probe_every,
                        destination_budgets=per_destination)
 
 

@@ -156,6 +156,15 @@ _REPLAY_ALL = update(o).where(o.c.status == "dead").values(**_AGAIN)
 # Re-drive when a destination answers again: only what ran out of time, never what it refused.
 _REDRIVE = update(o).where(o.c.destination == bindparam("p_destination"), o.c.status == "dead",
                            o.c.dead_cause == "expired").values(**_AGAIN)
+# A dead letter of a destination that may be back: one per destination, the oldest, claimed for a
+# single probing attempt by moving its next_attempt_at on (so no other worker probes it meanwhile).
+_PROBE_CANDIDATES = (select(func.min(o.c.id)).where(o.c.status == "dead", o.c.dead_cause == "expired",
+                                                    o.c.next_attempt_at <= _NOW)
+                     .group_by(o.c.destination).limit(_LIMIT))
+_CLAIM_PROBE = update(o).where(o.c.id == bindparam("p_id"), o.c.status == "dead",
+                               o.c.next_attempt_at <= _NOW).values(next_attempt_at=bindparam("p_next"))
+_REVIVED = update(o).where(o.c.id == bindparam("p_id"), o.c.status == "dead").values(
+    status="pending", leased_by=bindparam("p_worker"), lease_until=bindparam("p_until"))
 _PURGE_ONE = delete(o).where(o.c.id == bindparam("p_id"), o.c.status == "dead")
 _PURGE_DEAD = delete(o).where(o.c.status == "dead")
 _PURGE_DELIVERED = delete(o).where(o.c.status.in_(("delivered", "closed")), o.c.delivered_at < bindparam("p_before"))
@@ -303,6 +312,23 @@ def redrive(conn: Connection, destination: str, now: datetime) -> int:
     return conn.execute(_REDRIVE, {"p_destination": destination, "p_now": now}).rowcount
 
 
+def claim_probes(conn: Connection, now: datetime, limit: int, every: float) -> list[OutboxItem]:
+    """Expired dead letters to try once more, one per destination, not again for `every` seconds."""
+    ids = [row[0] for row in conn.execute(_PROBE_CANDIDATES, {"now": now, "limit": limit})]
+    claimed = []
+    for item_id in ids:
+        params = {"p_id": item_id, "now": now, "p_next": now + timedelta(seconds=every)}
+        if conn.execute(_CLAIM_PROBE, params).rowcount == 1:
+            claimed.append(get(conn, item_id))
+    return claimed
+
+
+def revive(conn: Connection, item_id: int, worker: str, now: datetime, lease_seconds: float) -> bool:
+    """A probe of a dead letter got through: it is pending again, leased to `worker` to record it."""
+    params = {"p_id": item_id, "p_worker": worker, "p_until": now + timedelta(seconds=lease_seconds)}
+    return conn.execute(_REVIVED, params).rowcount == 1
+
+
 def purge_dead(conn: Connection, item_id: int | None) -> int:
     if item_id is None:
         return conn.execute(_PURGE_DEAD).rowcount
@@ -344,7 +370,7 @@ class Settlement:
 
     item_id: int
     worker: str
-    outcome: str  # 'delivered', 'retry' or 'dead'
+    outcome: str  # 'delivered', 'retry', 'dead', or 'revived' (a dead letter's probe was delivered)
     at: datetime  # when the attempt ended
     status: int | None = None  # the HTTP status received, if any
     error: str | None = None  # why it failed, or (delivered) what the receiver answered beside OK
@@ -356,6 +382,9 @@ class Settlement:
 def settle(conn: Connection, settlement: Settlement) -> bool:
     """Record one settlement; False when the worker no longer holds the item (fenced off)."""
     s = settlement
+    if s.outcome == "revived":  # a probe of a dead letter was delivered
+        return revive(conn, s.item_id, s.worker, s.at, 60.0) and \
+            delivered(conn, s.item_id, s.worker, s.at, s.status, s.error, s.answer)
     if s.outcome == "delivered":
         return delivered(conn, s.item_id, s.worker, s.at, s.status, s.error, s.answer)
     if s.outcome == "retry":

@@ -8,12 +8,14 @@ belongs to the thread that opened it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, MetaData, Result, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql import Executable
 
 from soapbus.message import Header
 
@@ -114,6 +116,15 @@ class UnitOfWork:
         _check_limit(limit)
         return objects.list_objects(self._conn, noun, keys=keys, since=since, until=until, limit=limit)
 
+    # ---------------------------------------------------------------- a handler's own tables
+
+    def execute(self, statement: Executable | str,
+                parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None) -> Result:
+        """Run one SQL statement in this transaction: a DMS handler's own tables (Store.add_tables)
+        are written with the request's journal and reply, and rolled back with them. A string is
+        taken as textual SQL with :name parameters."""
+        return self._conn.execute(text(statement) if isinstance(statement, str) else statement, parameters)
+
     # ---------------------------------------------------------------- replay
 
     def remember_once(self, scope: str, key: str, expires_at: datetime) -> bool:
@@ -202,6 +213,7 @@ class Store:
         self._read_engine = single_statement_engine(self._engine)
         self._open_units = threading.local()
         self._availability = Availability(make_url(url).render_as_string(hide_password=True))
+        self._extra_tables: list[MetaData] = []  # a DMS's own tables (add_tables), created with ours
 
     @property
     def engine(self) -> Engine:
@@ -235,7 +247,16 @@ class Store:
         older revision is upgraded when `upgrade` is true and refused with SchemaNotCurrent
         otherwise, as is one a newer soapbus upgraded. Returns where it stands."""
         with self._watched(), self._migrating(write=True) as conn:
-            return migrations.prepare(conn, upgrade=upgrade)
+            state = migrations.prepare(conn, upgrade=upgrade)
+            for tables in self._extra_tables:  # a DMS's own: created where missing, never altered
+                tables.create_all(conn)
+            return state
+
+    def add_tables(self, tables: MetaData) -> None:
+        """Have create_schema create these tables too: a DMS handler's own, in this database (and
+        PostgreSQL schema), so that they take part in each request's transaction."""
+        if all(tables is not known for known in self._extra_tables):
+            self._extra_tables.append(tables)
 
     def schema_state(self) -> migrations.SchemaState:
         """Where the database's schema stands against this soapbus's revisions; changes nothing."""
@@ -413,6 +434,12 @@ class Store:
             return []
         with self._writing() as conn:
             return [outbox.settle(conn, s) for s in settlements]
+
+    def outbox_probes(self, limit: int, every: float) -> list[OutboxItem]:
+        """Claim dead letters whose budget ran out, one per destination, for one more attempt each
+        (not again for `every` seconds): a probe whether their destination is back."""
+        with self._writing() as conn:
+            return outbox.claim_probes(conn, self._clock(), limit, every)
 
     def outbox_redrive(self, destination: str) -> int:
         """Queue again the dead letters to `destination` whose retry budget ran out; returns how many."""
