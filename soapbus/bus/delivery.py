@@ -168,7 +168,13 @@ class DeliveryEngine:
                 continue
             held = Held(item, body, started + self.policy.lease_seconds, problem)
             self.held[item.id] = held
-            self.lanes.get(item.destination).submit(_Job(held, self._attempt))
+            lane = self.lanes.get(item.destination)
+            if not lane.breaker.allows():  # not sent; its retry budget runs on as if it had failed
+                self._record(held, Verdict("retry", None, f"not sent: the destination's circuit is open "
+                                                          f"({lane.breaker.last_error})"),
+                             datetime.now(timezone.utc), lane.breaker.seconds_until_probe())
+                continue
+            lane.submit(_Job(held, self._attempt))
         self.lanes.forget_idle()
         if prepared:  # a backlog drains at full speed; an idle outbox costs one query per interval
             self.reactor.callLater(0, self.kick)
@@ -246,9 +252,9 @@ class DeliveryEngine:
             return Settlement(item.id, self.name, "dead", now, verdict.status, verdict.error, cause="refused")
         delay = verdict.retry_after if verdict.retry_after is not None else \
             self.policy.backoff(item.attempts + 1, self.rng)
-        next_at = now + timedelta(seconds=max(delay, pause))
         budget_ends = item.budget_start + timedelta(seconds=self.policy.budget_for(item.destination))
-        if next_at > budget_ends:
+        next_at = min(now + timedelta(seconds=max(delay, pause)), budget_ends)  # the last try when it ends
+        if now >= budget_ends:
             return Settlement(item.id, self.name, "dead", now, verdict.status,
                               f"retry budget of {self.policy.budget_for(item.destination):g} s spent; "
                               f"last: {verdict.error}", cause="expired")

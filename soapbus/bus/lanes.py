@@ -73,9 +73,10 @@ class Lane:
         self.waiting: deque = deque()  # (job, cancelled) pairs: job() -> Deferred
 
     def room(self) -> int:
-        """How many more it can take without any waiting longer than one round."""
+        """How many more it can take without any waiting longer than one round (an open circuit
+        takes any number: they are settled at once, unsent, which keeps their retry budget running)."""
         if not self.breaker.allows():
-            return 0
+            return 1
         return max(0, self._limit_now() - self.in_flight - len(self.waiting))
 
     def _limit_now(self) -> int:
@@ -127,7 +128,7 @@ class Lanes:
         return lane
 
     def full(self) -> list[str]:
-        """Destinations a lease must skip now: no room, or an open circuit."""
+        """Destinations a lease must skip now: no room."""
         return [name for name, lane in self._lanes.items() if lane.room() == 0]
 
     def forget_idle(self) -> None:

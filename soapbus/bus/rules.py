@@ -1,10 +1,14 @@
-"""Event/action rules: an event that matches a rule causes a request, carried out here.
+"""Event/action rules, run as middleware: an event that matches a rule causes a request.
 
 A rule is data: which event (verb, noun), which objects in it (an XPath test on each object
 of the payload), and the name of the action that turns a matching object into requests.
-The requests run through the same handlers as any other request, in the same transaction as
-the event, and publish their own past-tense events; so a DMS that registered its own
-OutageRecords handlers gets the rule's requests too.
+The event is what a handler's successful answer means: a received `created EndDeviceEvents`
+event, or the `created` that follows a successful `create EndDeviceEvents` request. The
+`RuleEngine` middleware looks at each answer on its way out (egress) and submits the rule's
+requests through the same handlers and middleware as any other request, in the same
+transaction, journaled with peer `rules`; they publish their own past-tense events. So a DMS
+that registered its own OutageRecords handlers gets the rule's requests too, and only when the
+rules are switched on: `soapbus serve --rules outage` (ServerConfig.rules); off by default.
 
 Shipped rules (IEC 61968-9 end device event types, the EPRI outage sequence):
   created EndDeviceEvents, type 3.26.0.85 (last gasp)   -> create an OutageRecord for the meter
@@ -19,6 +23,7 @@ from typing import Callable
 from lxml import etree
 
 from .. import message as m
+from ..handlers import HandlerRequest, HandlerResult, Middleware
 from ..message import verbs
 from ..profiles import get as get_noun
 from ..profiles import objects
@@ -27,6 +32,8 @@ LAST_GASP = "3.26.0.85"
 RESTORED = "3.26.0.216"
 OUTAGE_NOUN = "OutageRecords"
 DEVICE_NAME_TYPE = "EndDevice"
+
+RULES_PEER = "rules"  # the caller the journal names for the requests rules submit
 
 RunLocal = Callable[[m.RequestMessage], m.Reply]
 
@@ -42,9 +49,10 @@ class Rule:
 
 @dataclass
 class RuleContext:
-    """What an action may use: the event, the request's unit of work, and a way to run requests."""
+    """What an action may use: the header of the message the event came from, the request's unit
+    of work, and a way to run requests."""
 
-    event: m.EventMessage
+    header: m.Header
     uow: object
     run: RunLocal
     source: str
@@ -60,8 +68,8 @@ def _text(item, ns: str, path: str) -> str | None:
 
 def _request(ctx: RuleContext, verb: str, document: etree._Element | None, ids=()) -> m.RequestMessage:
     header = m.Header(verb=verb, noun=OUTAGE_NOUN, timestamp=m.now(), source=ctx.source,
-                      message_id=m.new_message_id(), context=ctx.event.header.context,
-                      correlation_id=m.correlation_for(ctx.event.header))
+                      message_id=m.new_message_id(), context=ctx.header.context,
+                      correlation_id=m.correlation_for(ctx.header))
     payload = m.Payload(documents=[document]) if document is not None else None
     request = m.Request(ids=[m.ID(i) for i in ids]) if ids else None
     return m.RequestMessage(header, request, payload)
@@ -183,7 +191,24 @@ DEFAULT_RULES = (
 )
 
 
-class RuleEngine:
+# Rule sets a server can switch on by name (ServerConfig.rules, `soapbus serve --rules NAME`).
+RULE_SETS: dict[str, tuple[Rule, ...]] = {"outage": DEFAULT_RULES}
+
+
+def _event_verb(request: HandlerRequest) -> str | None:
+    """The past-tense event a successful answer to this request means, or None (a query, a reply)."""
+    if isinstance(request.message, m.EventMessage):
+        return request.verb
+    if isinstance(request.message, m.RequestMessage):
+        return verbs.event_for(request.verb)
+    return None
+
+
+class RuleEngine(Middleware):
+    """The rules as middleware: after every successful answer, the actions of the matching rules."""
+
+    name = "event/action rules"
+
     def __init__(self, rules=DEFAULT_RULES, source: str = "soapbus"):
         for rule in rules:
             if rule.action not in ACTIONS:
@@ -191,26 +216,37 @@ class RuleEngine:
         self.rules = tuple(rules)
         self.source = source
 
-    def apply(self, event: m.EventMessage, uow, run: RunLocal) -> int:
-        """Run every action whose rule matches an object of the event; returns how many matched."""
-        verb = verbs.normalize(event.header.verb)
-        noun = get_noun(event.header.noun)
-        if noun is None or event.payload is None:
+    def egress(self, request: HandlerRequest, result: HandlerResult) -> HandlerResult:
+        if result.ok:
+            self.apply(request)
+        return result
+
+    def apply(self, request: HandlerRequest) -> int:
+        """Run every action whose rule matches an object of the request's event; returns how many matched."""
+        verb = _event_verb(request)
+        if verb is None or request.element_operation:  # an element operation's documents name parts only
             return 0
         matched = 0
-        ctx = RuleContext(event, uow, run, self.source)
+        ctx = RuleContext(request.message.header, request.uow, lambda nested: request.submit(nested, RULES_PEER),
+                          self.source)
         for rule in self.rules:
-            if rule.verb != verb or rule.noun != noun.name:
+            if rule.verb != verb or rule.noun != request.noun.name:
                 continue
-            for doc in event.payload.expanded_documents():
-                if noun.edition_of(doc) is None:
-                    continue  # not a document of this noun in any edition
-                ns = etree.QName(doc).namespace  # the event's own edition: its items are read in it
-                for item in objects.items(noun, doc):
+            for doc in request.documents:
+                ns = etree.QName(doc).namespace  # the document's own edition: its items are read in it
+                for item in objects.items(request.noun, doc):
                     if item.xpath(f"boolean({rule.match})", namespaces={"p": ns}):
                         ACTIONS[rule.action](ctx, item, ns)
                         matched += 1
         return matched
 
 
-__all__ = ["Rule", "RuleEngine", "RuleContext", "DEFAULT_RULES", "ACTIONS", "open_records", "LAST_GASP", "RESTORED"]
+def rule_set(name: str, source: str) -> RuleEngine:
+    """The middleware of a named rule set; KeyError names the known ones."""
+    if name not in RULE_SETS:
+        raise KeyError(f"no rule set {name!r}; known: {', '.join(sorted(RULE_SETS))}")
+    return RuleEngine(RULE_SETS[name], source)
+
+
+__all__ = ["Rule", "RuleEngine", "RuleContext", "DEFAULT_RULES", "RULE_SETS", "RULES_PEER", "ACTIONS", "rule_set",
+           "open_records", "LAST_GASP", "RESTORED"]
