@@ -2,12 +2,15 @@
 
 It gives the test suite (and `soapbus certs init`) every certificate the security checks need
 to tell apart: a CA, a server, two clients bound to the Sources MDMS and OMS, an ECDSA P-256
-client, an expired certificate, one issued by a CA nobody trusts, and a self-signed one.
+client, an expired certificate, one issued by a CA nobody trusts, and a self-signed one; and
+for transport security a TLS server certificate (localhost, 127.0.0.1, ::1) and TLS client
+certificates named after the Sources MDMS and OMS.
 Keys are written unencrypted: these files are for tests and local trials, never production.
 """
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +38,12 @@ local trials, and never deploy them.
 | untrusted-ca.* | a second CA that no bundle should hold |
 | untrusted.* | CN=MDMS, issued by untrusted-ca |
 | selfsigned.* | CN=MDMS, self-signed |
+| tls-server.* | TLS server certificate: CN=localhost, SAN DNS localhost, IP 127.0.0.1 and ::1 (`serve --tls-cert`) |
+| tls-client-mdms.* | TLS client certificate CN=MDMS, for mutual TLS as the Source MDMS (`call --tls-cert`) |
+| tls-client-oms.* | TLS client certificate CN=OMS, for mutual TLS as the Source OMS |
 
-Re-running init() keeps existing files; init(directory, force=True) regenerates all of them.
+The expired, untrusted and self-signed certificates serve as TLS client certificates too (the
+negative cases of mutual TLS). Re-running init() keeps existing files; init(directory, force=True) regenerates all of them.
 """
 
 
@@ -58,6 +65,9 @@ class Pki:
     untrusted_ca: Identity
     untrusted: Identity
     selfsigned: Identity
+    tls_server: Identity  # TLS server: SAN localhost, 127.0.0.1, ::1
+    tls_mdms: Identity  # TLS client, CN=MDMS
+    tls_oms: Identity  # TLS client, CN=OMS
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,8 @@ class _Spec:
     curve: bool = False
     expired: bool = False
     dns: tuple[str, ...] = ()
+    ips: tuple[str, ...] = ()
+    usage: str = "any"  # "any": signing, TLS client and server; "tls-server" or "tls-client" only
 
 
 _LEAVES = (
@@ -79,7 +91,15 @@ _LEAVES = (
     _Spec("expired", "MDMS", "ca", expired=True),
     _Spec("untrusted", "MDMS", "untrusted-ca"),
     _Spec("selfsigned", "MDMS", "self"),
+    _Spec("tls-server", "localhost", "ca", dns=("localhost",), ips=("127.0.0.1", "::1"), usage="tls-server"),
+    _Spec("tls-client-mdms", "MDMS", "ca", usage="tls-client"),
+    _Spec("tls-client-oms", "OMS", "ca", usage="tls-client"),
 )
+_USAGES = {
+    "any": [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH],
+    "tls-server": [ExtendedKeyUsageOID.SERVER_AUTH],
+    "tls-client": [ExtendedKeyUsageOID.CLIENT_AUTH],
+}
 
 
 def init(directory: str | Path, force: bool = False) -> Pki:
@@ -96,7 +116,7 @@ def init(directory: str | Path, force: bool = False) -> Pki:
         if force or issuer_renewed or not _exists(root, spec.stem):
             _issue(root, spec)
     readme = root / "README.md"
-    if force or not readme.exists():
+    if not readme.exists() or readme.read_text() != README:  # a PKI made before new leaves gets their rows
         readme.write_text(README)
     return layout(root)
 
@@ -110,7 +130,7 @@ def layout(directory: str | Path) -> Pki:
 
     return Pki(root, ident("ca"), ident("server"), ident("client-mdms"), ident("client-oms"),
                ident("client-ecdsa"), ident("expired"), ident("untrusted-ca"), ident("untrusted"),
-               ident("selfsigned"))
+               ident("selfsigned"), ident("tls-server"), ident("tls-client-mdms"), ident("tls-client-oms"))
 
 
 def _exists(root: Path, stem: str) -> bool:
@@ -176,13 +196,14 @@ def _issue(root: Path, spec: _Spec) -> None:
         .not_valid_before(not_before).not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(signer=True, ca=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH]),
-                       critical=False)
+        .add_extension(x509.ExtendedKeyUsage(_USAGES[spec.usage]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public), critical=False)
     )
     names = [x509.DNSName(d) for d in spec.dns]
-    names.append(x509.UniformResourceIdentifier(f"urn:soapbus:source:{spec.common_name}"))
+    names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in spec.ips]
+    if spec.usage != "tls-server":  # a TLS server names hosts; the others name the Source they are bound to
+        names.append(x509.UniformResourceIdentifier(f"urn:soapbus:source:{spec.common_name}"))
     builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
     _write(root, spec.stem, key, builder.sign(issuer_key, hashes.SHA256()))
 
