@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import click
 
+from .. import __version__
 from .bus import outbox, routes, subscriptions
 from .call import call
 from .certs import certs
 from .conformance import conformance
+from .db import db
 from .journal import journal
 from .serve import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="soapbus")
+@click.version_option(version=__version__, prog_name="soapbus")
 def cli() -> None:
     """IEC 61968-100 over SOAP: host endpoints, call them, read the journal."""
 
@@ -25,6 +27,7 @@ cli.add_command(outbox)
 cli.add_command(routes)
 cli.add_command(journal)
 cli.add_command(conformance)
+cli.add_command(db)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..bus.delivery import DeliveryEngine
 from ..message.xml import ParseLimits
-from ..store import Store
+from ..store import SchemaNotCurrent, Store
 from . import cimstore
 from .config import ServerConfig
 from .connections import EdgeLimits, default_max_connections, listening_factory
@@ -61,8 +61,11 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
     from .site import build_site
 
     store = _open_store(config)
-    database = DatabaseWatch(store)
-    database.open()  # a database that does not answer yet leaves it not ready; serving starts anyway
+    database = DatabaseWatch(store, upgrade=config.upgrade_db)
+    try:
+        database.open()  # a database that does not answer yet leaves it not ready; serving starts anyway
+    except SchemaNotCurrent as exc:
+        raise StartupError(str(exc)) from None
     processor = build_processor(config, store, handlers)
     threadpool = reactor.getThreadPool()
     threadpool.adjustPoolsize(maxthreads=config.thread_pool_size)

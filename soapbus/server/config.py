@@ -18,6 +18,7 @@ class ServerConfig:
     port: int = DEFAULT_PORT
     data_dir: Path = Path("var")
     database_url: str | None = None  # default: SQLite file soapbus.db in data_dir
+    upgrade_db: bool = False  # upgrade a database at an older schema revision instead of refusing it
     source: str = "soapbus"  # our Header/Source on replies and events
     max_body_bytes: int = 8 * 1024 * 1024
     max_inflated_bytes: int = DEFAULT_MAX_INFLATED  # what a Payload/Compressed may inflate to

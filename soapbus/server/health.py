@@ -28,7 +28,7 @@ from twisted.internet import task
 from twisted.internet.threads import deferToThreadPool
 from twisted.web import resource
 
-from ..store import Store, StoreUnavailable
+from ..store import SchemaNotCurrent, Store, StoreUnavailable
 from .outage import RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
@@ -38,14 +38,17 @@ PROBE_INTERVAL = 1.0  # seconds between probes of the database
 NOT_ANSWERING = "the database does not answer"
 NO_SCHEMA_YET = "the database has not answered since start-up; the schema is created once it does"
 SCHEMA_FAILED = "the database answers but the schema could not be created"
+SCHEMA_NOT_CURRENT = "the database answers but its schema is not at this soapbus's revision (see the server log)"
 
 
 class DatabaseWatch:
     """Whether the server can use its database now: the schema exists and the database answers."""
 
-    def __init__(self, store: Store, interval: float = PROBE_INTERVAL):
+    def __init__(self, store: Store, interval: float = PROBE_INTERVAL, upgrade: bool = False):
         self.store = store
         self.interval = interval
+        self.upgrade = upgrade  # upgrade a schema at an older revision instead of refusing it
+        self._not_current = False  # the schema problem is a revision this soapbus cannot serve
         self.schema_ready = False
         self._schema_problem: str | None = None  # a non-outage error creating the schema, one line
         self._probing = False
@@ -59,7 +62,9 @@ class DatabaseWatch:
     def not_ready_reason(self) -> str | None:
         """Why requests cannot be served now, for anyone to read; None when they can."""
         if not self.schema_ready:
-            return SCHEMA_FAILED if self._schema_problem else NO_SCHEMA_YET
+            if self._schema_problem:
+                return SCHEMA_NOT_CURRENT if self._not_current else SCHEMA_FAILED
+            return NO_SCHEMA_YET
         if not self.store.availability.available:
             return NOT_ANSWERING
         return None
@@ -75,7 +80,8 @@ class DatabaseWatch:
 
         An outage leaves the watch not ready (the store logged it); any other database error
         (a schema that may not be created, a refused privilege) is a configuration error and
-        is raised."""
+        is raised, as is SchemaNotCurrent (a schema at a revision this soapbus cannot serve,
+        and not to be upgraded)."""
         try:
             self._create_schema()
         except StoreUnavailable:
@@ -106,11 +112,15 @@ class DatabaseWatch:
                 self._create_schema()
         except StoreUnavailable:
             pass  # the store logs the change, once
+        except SchemaNotCurrent as exc:  # found when the database came up after start-up
+            if str(exc) != self._schema_problem:
+                log.error("cannot serve this database: %s", exc)
+            self._schema_problem, self._not_current = str(exc), True
         except SQLAlchemyError as exc:
             problem = " ".join(str(exc).split("\n")[0].split())
             if problem != self._schema_problem:
                 log.error("cannot create the database schema: %s", problem)
-            self._schema_problem = problem
+            self._schema_problem, self._not_current = problem, False
 
     def _probed(self, result) -> None:
         self._probing = False
@@ -118,7 +128,7 @@ class DatabaseWatch:
             log.error("database probe failed: %s", result.getTraceback())
 
     def _create_schema(self) -> None:
-        self.store.create_schema()
+        self.store.create_schema(upgrade=self.upgrade)
         if not self.schema_ready:
             self.schema_ready, self._schema_problem = True, None
             log.info("database schema ready; serving")

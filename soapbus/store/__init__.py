@@ -8,6 +8,7 @@ from .availability import Availability
 from .errors import (DuplicateObject, DuplicateRoute, DuplicateSubscription, StoreError, StoreUnavailable,
                      UnknownClaim, UnknownObject)
 from .journal import JOURNAL_KINDS, JournalEntry
+from .migrations import SchemaNotCurrent, SchemaState, Standing, Upgrade, UpgradeRefused
 from .objects import ObjectName, StoredObject
 from .outbox import OutboxItem, Settlement
 from .routing import Route, Subscription
@@ -19,6 +20,7 @@ __all__ = [
     "OutboxItem", "Settlement", "Subscription", "Route",
     "Availability", "StoreError", "StoreUnavailable", "DuplicateObject", "UnknownObject", "UnknownClaim",
     "DuplicateSubscription", "DuplicateRoute",
+    "SchemaNotCurrent", "SchemaState", "Standing", "Upgrade", "UpgradeRefused",
     "JOURNAL_KINDS", "DIRECTIONS", "OBJECT_STATUSES", "OUTBOX_KINDS", "OUTBOX_STATUSES", "DELIVERY_STYLES",
     "metadata",
 ]

@@ -1,0 +1,1 @@
+"""The schema revisions, oldest first by number; alembic reads them from this folder."""
