@@ -76,8 +76,9 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
     site = build_site(reactor, threadpool, processor, config.max_body_bytes, guard, database)
     edge = edge_limits(config)
     port = reactor.listenTCP(config.port, listening_factory(site, edge, reactor), interface=config.host)
+    broker = _broker(reactor, threadpool, store, config)
     delivery = DeliveryEngine(reactor, threadpool, store, config.delivery, signer=guard.outbound_signer(),
-                              interval=config.delivery_interval, available=database.is_ready)
+                              interval=config.delivery_interval, available=database.is_ready, broker=broker)
     processor.delivery = delivery  # forwarded requests are tried at once, on the reactor
     processor.forward_timeout = config.forward_timeout
     delivery.start()
@@ -87,6 +88,21 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
 
 class StartupError(Exception):
     """A configuration the server cannot start with; the message says what and what to do."""
+
+
+def _broker(reactor, threadpool, store: Store, config: ServerConfig):
+    """The RabbitMQ relay of --broker (connecting in the background), or None."""
+    if not config.broker_url:
+        return None
+    from ..bus.broker import BrokerRelay, keep_events_subscribed
+
+    try:
+        relay = BrokerRelay(reactor, config.broker_url, timeout=config.delivery.timeout)
+    except ValueError as exc:
+        raise StartupError(f"--broker: {exc}") from None
+    relay.start()
+    keep_events_subscribed(reactor, threadpool, store)
+    return relay
 
 
 def _open_store(config: ServerConfig) -> Store:
