@@ -89,7 +89,7 @@ def is_broker_destination(destination: str) -> bool:
 class DeliveryEngine:
     def __init__(self, reactor, threadpool, store, policy: RetryPolicy | None = None, *,
                  signer: Callable[[etree._Element], etree._Element] | None = None, name: str | None = None,
-                 sender: HttpSender | None = None, broker=None, journal: bool = True,
+                 sender: HttpSender | None = None, tls_policy=None, broker=None, journal: bool = True,
                  available: Callable[[], bool] = lambda: True, interval: float = 0.2,
                  rng: random.Random | None = None, clock: Callable[[], float] = time.monotonic):
         self.reactor = reactor
@@ -104,7 +104,8 @@ class DeliveryEngine:
         self.rng = rng or random.Random()
         self.clock = clock
         self.sender = sender or HttpSender(reactor, per_destination=self.policy.per_destination,
-                                           connect_timeout=min(10.0, self.policy.timeout))
+                                           connect_timeout=min(10.0, self.policy.timeout),
+                                           tls_policy=tls_policy)  # bus/tls.py: per-origin CA, client cert
         breaker = BreakerSettings(self.policy.breaker_failures, self.policy.breaker_open, self.policy.breaker_max_open)
         self.lanes = Lanes(self.policy.per_destination, breaker, clock)
         self.held: dict[int, Held] = {}

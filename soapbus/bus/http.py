@@ -109,12 +109,14 @@ class _NoDelay:
 
 class HttpSender:
     def __init__(self, reactor, per_destination: int = 8, max_answer: int = DEFAULT_MAX_ANSWER,
-                 connect_timeout: float = 10.0):
+                 connect_timeout: float = 10.0, tls_policy=None):
+        """tls_policy: the IPolicyForHTTPS of https destinations (bus/tls.py: per-origin CA and client
+        certificate); None: Twisted's default (the system's trust store, no client certificate)."""
         self.reactor = reactor
         self.pool = HTTPConnectionPool(reactor, persistent=True)
         self.pool.maxPersistentPerHost = per_destination
         self.pool.cachedConnectionTimeout = 60
-        endpoints = _NoDelayEndpoints(_StandardEndpointFactory(reactor, BrowserLikePolicyForHTTPS(),
+        endpoints = _NoDelayEndpoints(_StandardEndpointFactory(reactor, tls_policy or BrowserLikePolicyForHTTPS(),
                                                                connect_timeout, None))
         self.agent = Agent.usingEndpointFactory(reactor, endpoints, pool=self.pool)
         self.max_answer = max_answer
