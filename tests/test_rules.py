@@ -18,7 +18,7 @@ OUT = namespaces.profile_ns("OutageRecords")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    proc = start_server(tmp_path_factory.mktemp("rules"))
+    proc = start_server(tmp_path_factory.mktemp("rules"), extra_args=["--rules", "outage"])  # off unless asked for
     yield proc
     proc.stop()
 

@@ -1,6 +1,7 @@
 """A DMS's own handlers plugged in through the handler interface; the reactor never blocks on them."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -72,8 +73,14 @@ def test_handler_exception_is_a_5_3_reply_and_nothing_is_kept(server):
     reply = response_message(resp)
     assert resp.status_code == 200
     assert reply.reply.result == "FAILED" and reply.reply.errors[0].code == "5.3"
-    assert "head end unreachable" in reply.reply.errors[0].reason
-    assert "Traceback" not in resp.text
+    reason = reply.reply.errors[0].reason
+    reference = re.search(r"reference ([0-9a-f]{12})", reason).group(1)
+    assert "cancel handler for EndDeviceControls" in reason
+    # the exception's own words stay in the log, under the reference the caller was given
+    assert "head end unreachable" not in resp.text and "RuntimeError" not in resp.text and "Traceback" not in resp.text
+    log_text = server.log_text()
+    assert f"[ref {reference}]" in log_text and "RuntimeError: head end unreachable" in log_text
+    assert "Traceback" in log_text.split(f"[ref {reference}]", 1)[1]
     store = Store(server.database_url)
     try:
         entries = store.journal_by_message_id(req.header.message_id)

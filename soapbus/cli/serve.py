@@ -6,6 +6,7 @@ import logging
 import click
 
 from ..bus.policy import RetryPolicy, parse_destination_budget, parse_duration
+from ..bus.rules import RULE_SETS
 from .common import DEFAULT_PORT, data_option, database_option, server_config
 from .security_options import security_config, security_options
 
@@ -28,7 +29,11 @@ from .security_options import security_config, security_options
 @click.option("--max-depth", default=100, show_default=True, type=click.IntRange(16, 250),
               help="Nesting depth one message may have (1.8 beyond).")
 @click.option("--handlers", "handler_modules", multiple=True, metavar="MODULE",
-              help="Python module that registers business handlers on import (repeatable).")
+              help="Python module that registers business handlers on import, from the current directory or "
+                   "the installed packages (repeatable); see docs/handlers.md.")
+@click.option("--rules", "rule_sets", multiple=True, type=click.Choice(sorted(RULE_SETS)),
+              help="Switch on a named set of event/action rules, run as middleware (repeatable); "
+                   "`outage`: a meter's last gasp opens an OutageRecord, its restoration closes it. Off by default.")
 @click.option("--page-size", default=100, show_default=True, type=click.IntRange(1),
               help="Objects per PARTIAL page of an asynchronous get.")
 @click.option("--max-items", default=10_000, show_default=True, type=click.IntRange(1),
@@ -71,7 +76,7 @@ from .security_options import security_config, security_options
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes, max_inflated_bytes, max_elements, max_depth,
-          handler_modules, page_size, max_items,
+          handler_modules, rule_sets, page_size, max_items,
           delivery_budget, destination_budgets, delivery_base_delay, delivery_max_delay, delivery_timeout,
           delivery_concurrency, delivery_lease, probe_every, forward_timeout, thread_pool_size, broker_url, request_deadline, idle_timeout, max_connections, log_level, **security):
     """Start the SOAP endpoints (SQLite in the data folder unless --database is given).
@@ -85,6 +90,7 @@ def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes
     config = server_config(data_dir, database_url, upgrade_db=upgrade_db, host=host, port=port, source=source,
                            max_body_bytes=max_body_bytes, max_inflated_bytes=max_inflated_bytes,
                            max_elements=max_elements, max_depth=max_depth, handler_modules=list(handler_modules),
+                           rules=tuple(rule_sets),
                            page_size=page_size, max_items=max_items,
                            delivery=_retry_policy(delivery_budget, destination_budgets, delivery_base_delay,
                                                   delivery_max_delay, delivery_timeout, delivery_concurrency,
@@ -95,6 +101,7 @@ def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes
 
     def announce(running):
         click.echo(f"soapbus listening on {running.url}")
+        click.echo(f"  handlers: {_handlers_line(running.processor.registry, config.handler_modules)}")
         click.echo(f"  discovery page:  {running.url}/")
         click.echo(f"  endpoints.json:  {running.url}/endpoints.json")
         for service in sorted({s.name for s in _services()}):
@@ -127,6 +134,15 @@ def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes
     except SQLAlchemyError as exc:
         raise click.ClickException(f"cannot open the database {config.resolved_database_url()}: "
                                    f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}") from None
+
+
+def _handlers_line(table, modules) -> str:
+    """Who answers what: the DMS's registrations and middleware, the built-in store for the rest."""
+    own = [f"{r.noun} {r.verb}" for r in table.registrations]
+    middleware = ", ".join(str(m) for m in table.middleware) or "none"
+    source = f" from {', '.join(modules)}" if modules else ""
+    return (f"{len(own)} registered{source}{': ' + ', '.join(own) if own else ''}; middleware: {middleware}; "
+            "everything else: the built-in CIM store")
 
 
 def _retry_policy(budget: str, destination_budgets, base_delay: float, max_delay: float, timeout: float,

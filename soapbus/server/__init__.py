@@ -5,21 +5,20 @@
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 
 from ..bus.delivery import DeliveryEngine
 from ..message.xml import ParseLimits
 from ..store import SchemaNotCurrent, Store
-from . import cimstore
 from .config import ServerConfig
 from .connections import EdgeLimits, default_max_connections, listening_factory
 from .guard import Guard, SecurityConfig
-from .handlers import HandlerRegistry, HandlerRequest, HandlerResult, registry
+from ..handlers import HandlerRegistry, HandlerRequest, HandlerResult, registry
 from .health import DatabaseWatch
 from .patterns import PatternConfig
 from .pipeline import Processor
+from .plugins import PluginError, handler_table
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +39,14 @@ class Running:
 
 
 def build_processor(config: ServerConfig, store: Store, handlers: HandlerRegistry | None = None) -> Processor:
-    for module in config.handler_modules:
-        importlib.import_module(module)  # a DMS module registers its handlers on import
-    table = cimstore.install((handlers or registry).copy())
+    """The pipeline with its handler table: the DMS's modules imported (StartupError naming what is
+    wrong), their tables given to the store to create, the rule sets switched on, the built-in store."""
+    try:
+        table = handler_table(config.handler_modules, config.rules, config.source, handlers)
+    except PluginError as exc:
+        raise StartupError(str(exc)) from None
+    for tables in table.tables:
+        store.add_tables(tables)
     pattern_config = PatternConfig(page_size=config.page_size, max_items=config.max_items,
                                    signed_interfaces=config.security.signed_interfaces)
     return Processor(store, table, source=config.source, required_header_fields=config.required_header_fields,
@@ -61,12 +65,12 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
     from .site import build_site
 
     store = _open_store(config)
+    processor = build_processor(config, store, handlers)  # before the schema is made: it holds the DMS's tables
     database = DatabaseWatch(store, upgrade=config.upgrade_db)
     try:
         database.open()  # a database that does not answer yet leaves it not ready; serving starts anyway
     except SchemaNotCurrent as exc:
         raise StartupError(str(exc)) from None
-    processor = build_processor(config, store, handlers)
     threadpool = reactor.getThreadPool()
     threadpool.adjustPoolsize(maxthreads=config.thread_pool_size)
     guard = Guard(config.security, replay_memory=store)

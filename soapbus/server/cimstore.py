@@ -5,9 +5,10 @@ by Name. A request naming several objects is answered per object: all succeed ->
 fail -> PARTIAL with one Error per failed object, all fail -> FAILED. Received events
 (created/changed/... from another system) are mirrored into the same store.
 
-`execute` carries out the objects it names (status 'executed'), or, with a Payload/OperationSet,
-applies a set of operations (see operationset); operations with elementOperation=true edit
-parts of stored objects (see "Element-level operations" below).
+`execute` carries out the objects it names (status 'executed'). A Payload/OperationSet is run by
+the core (operationset.py), which calls these handlers for the Operations no DMS handler takes;
+the store's create/change/delete (and their past forms) also take Operations with
+elementOperation=true, which edit parts of stored objects (see "Element-level operations" below).
 """
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ from lxml import etree
 from ..message import ID, Error, Payload, Reply, codes, verbs
 from ..profiles import Edition, Noun, objects, validate_documents, xsd_dir
 from ..store import DuplicateObject, UnknownObject
-from . import answers, operationset, query, readings
-from .handlers import Handler, HandlerRegistry, HandlerRequest, HandlerResult
+from ..handlers import HandlerRegistry, HandlerRequest, HandlerResult
+from . import answers, query, readings
 
 
 def _summarise(done: list[ID], errors: list[Error], note: str | None = None) -> Reply:
@@ -198,9 +199,6 @@ def _only_active(req: HandlerRequest):
 
 def execute_named(req: HandlerRequest) -> HandlerResult:
     """execute without an OperationSet: carry out the named objects (a SwitchingPlan, a Control)."""
-    if req.noun is None:  # Header/Noun OperationSet; the pipeline refuses it without a set already
-        return HandlerResult(Reply(result=codes.FAILED, errors=[Error(
-            code="1.7", level="FATAL", reason="Header/Noun OperationSet needs a Payload/OperationSet")]))
     if "execute" not in req.noun.transactions:
         return HandlerResult(Reply(result=codes.FAILED, errors=[Error(
             code="2.9", level="FATAL",
@@ -478,43 +476,35 @@ def edit_elements(req: HandlerRequest, edit) -> HandlerResult:
     return HandlerResult(_summarise(done, errors))
 
 
-# ---------------------------------------------------------------- execute
+# ---------------------------------------------------------------- registering
 
 
-def _operation_dispatch(registry: HandlerRegistry) -> operationset.Dispatch:
-    """Which handler applies one Operation of a set: the registry's for whole objects, so that a
-    DMS's own create/change/delete handlers apply inside sets too; the store's element edits otherwise."""
-    def dispatch(noun: Noun, verb: str, element_operation: bool) -> Handler | None:
-        if element_operation:
-            edit = _ELEMENT_EDITS[verbs.EVENT_VERBS.get(verb, verb)]  # 'deleted' edits as 'delete' does
-            return functools.partial(edit_elements, edit=edit)
-        return registry.lookup(noun.name, verb)
-    return dispatch
-
-
-def execute_handler(registry: HandlerRegistry) -> Handler:
-    """The `execute` handler: an OperationSet when the payload holds one, else the named objects."""
-    dispatch = _operation_dispatch(registry)
-
-    def execute(req: HandlerRequest) -> HandlerResult:
-        payload = req.message.payload
-        if payload is not None and payload.operation_set is not None:
-            return operationset.execute(req, dispatch)
-        return execute_named(req)
-    return execute
+def _whole_or_element(whole, edit):
+    """A handler of whole objects that, for an Operation with elementOperation=true, edits parts instead."""
+    def handle(req: HandlerRequest) -> HandlerResult:
+        return edit_elements(req, edit) if req.element_operation else whole(req)
+    handle.__name__ = handle.__qualname__ = whole.__name__
+    return handle
 
 
 def install(registry: HandlerRegistry) -> HandlerRegistry:
-    """Register the object store for every noun, below anything more specific already there."""
-    for verb, fn in (("create", create), ("change", change), ("delete", delete), ("cancel", cancel),
-                     ("close", close), ("get", get), ("execute", execute_handler(registry))):
-        if registry.lookup("*", verb) is None:
-            registry.register("*", verb, fn)
-    for event in verbs.EVENT_VERBS:
-        if event != "executed" and registry.lookup("*", event) is None:
-            registry.register("*", event, _mirror_event)
+    """Put the object store behind `registry`: it answers every (noun, verb) nothing registered takes."""
+    store = HandlerRegistry()
+    for verb, fn, edit in (("create", create, _add_children), ("change", change, _replace_children),
+                           ("delete", delete, _delete_children)):
+        store.register("*", verb, _whole_or_element(fn, edit), element_operations=True)
+    for verb, fn in (("cancel", cancel), ("close", close), ("get", get), ("execute", execute_named)):
+        store.register("*", verb, fn)
+    for event, request_verb in verbs.EVENT_VERBS.items():
+        if event == "executed":
+            continue
+        edit = _ELEMENT_EDITS.get(request_verb)  # 'deleted' edits as 'delete' does
+        if edit is None:
+            store.register("*", event, _mirror_event)
+        else:
+            store.register("*", event, _whole_or_element(_mirror_event, edit), element_operations=True)
+    registry.fallback = store
     return registry
 
 
-__all__ = ["install", "create", "change", "delete", "cancel", "close", "get", "execute_named", "execute_handler",
-           "edit_elements"]
+__all__ = ["install", "create", "change", "delete", "cancel", "close", "get", "execute_named", "edit_elements"]

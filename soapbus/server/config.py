@@ -28,6 +28,7 @@ class ServerConfig:
     required_header_fields: tuple[str, ...] = ("MessageID", "Timestamp")
     thread_pool_size: int = 10
     handler_modules: list[str] = field(default_factory=list)  # imported at start-up to register handlers
+    rules: tuple[str, ...] = ()  # named event/action rule sets run as middleware (bus/rules.py RULE_SETS); off: ()
     security: SecurityConfig = field(default_factory=SecurityConfig)
     page_size: int = 100  # objects per PARTIAL page of an asynchronous get
     max_items: int = 10_000  # a get matching more answers 3.1

@@ -1,14 +1,20 @@
 """`execute` with a Payload/OperationSet: several create/change/delete operations in one message.
 
+Part of the core: the pipeline runs every set here, whichever handlers are registered, so a
+DMS's own handler for one (noun, verb) takes part in a set like the built-in store does. Each
+Operation is one call of its handler (with the middleware around it), as a request of its own
+with `operation_id` set.
+
 Each Operation names its noun, its verb (create, change, delete, or their past forms created,
 changed, deleted: "apply this change, which has already happened elsewhere") and carries one
 profile document. Each is checked on its own (noun served -> else 2.5, verb offered for the
 noun -> else 2.9, document valid against the noun's profile -> else 1.8), then applied by the
 handler the registry holds for its noun and verb, inside its own savepoint: an Operation is
 applied whole or not at all, and a failed one leaves no trace. An Operation with
-elementOperation=true edits parts of stored objects (the store's element edits, see cimstore);
-its document names parts, not whole objects, so only its root is checked here and the edited
-objects are held to the profile instead.
+elementOperation=true edits parts of stored objects; it goes only to a handler registered with
+element_operations=True (the built-in store's are, see cimstore), since its document names
+parts, not whole objects: only its root is checked here and the handler holds the edited
+objects to the profile.
 
 The set's flags:
 - enforceMsgSequence: the operations run in the order given and the first failure stops the
@@ -28,29 +34,33 @@ sent under their own noun, which the guard then requires to be signed.
 from __future__ import annotations
 
 import dataclasses
-import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable
 
 from lxml import etree
 
+from ..handlers import HandlerRequest, HandlerResult, Identity, Middleware, UnitOfWork
+from ..handlers.registry import OPERATION_SET_NOUN, OPERATION_VERBS, Registration
 from ..message import Error, EventMessage, MessageError, Payload, Reply, RequestMessage, codes, verbs
 from ..message.namespaces import MSG_ACCEPTED
 from ..profiles import NOUNS, Noun, interface_requires_signing, validate_documents, verb_allowed
-from ..store import StoreUnavailable
-from .handlers import Handler, HandlerRequest, HandlerResult
+from .calling import HandlerCrashed, invoke
 
-log = logging.getLogger(__name__)
+# Finds the registration for one operation's (noun name, verb), or None.
+Lookup = Callable[[str, str], Registration | None]
 
-# The Header/Noun of a message whose operations name their own nouns.
-OPERATION_SET_NOUN = "OperationSet"
 
-# The verbs an Operation may carry: the transactions that replace or remove objects, and their
-# past forms for changes that already happened elsewhere.
-OPERATION_VERBS = ("create", "change", "delete", "created", "changed", "deleted")
+@dataclass(frozen=True)
+class SetRun:
+    """What running one OperationSet needs from the request that carries it."""
 
-# Finds the handler for one operation: (noun, verb, elementOperation) -> handler, or None.
-Dispatch = Callable[[Noun, str, bool], Handler | None]
+    message: RequestMessage  # the execute message holding the set
+    scope: Noun | None  # the noun every operation must be on (Header/Noun or the typed service), or None
+    uow: UnitOfWork
+    identity: Identity
+    lookup: Lookup
+    middleware: Sequence[Middleware]
+    submitter: Callable[[RequestMessage, str], Reply] | None = None
 
 
 # ---------------------------------------------------------------- the set as data
@@ -175,7 +185,7 @@ class Checked:
 
     operation: SetOperation
     noun: Noun
-    handler: Handler
+    registration: Registration
 
 
 def _refusal(op: SetOperation, code: str, reason: str, **fields) -> Error:
@@ -239,7 +249,7 @@ def _check_document(op: SetOperation, noun: Noun) -> Error | None:
                                operation_id=op.operation_id)
 
 
-def check_operation(op: SetOperation, scope: Noun | None, dispatch: Dispatch) -> Checked | Error:
+def check_operation(op: SetOperation, scope: Noun | None, lookup: Lookup) -> Checked | Error:
     """The operation ready to apply, or the Error that refuses it (nothing has been touched)."""
     problem = _check_document_count(op)
     if problem is not None:
@@ -250,10 +260,13 @@ def check_operation(op: SetOperation, scope: Noun | None, dispatch: Dispatch) ->
     problem = _check_verb(op, noun) or _check_document(op, noun)
     if problem is not None:
         return problem
-    handler = dispatch(noun, op.verb, op.element_operation)
-    if handler is None:
+    registration = lookup(noun.name, op.verb)
+    if registration is None:
         return _refusal(op, "2.9", f"verb {op.verb!r} is not handled for noun {noun.name!r} by this system")
-    return Checked(op, noun, handler)
+    if op.element_operation and not registration.element_operations:
+        return _refusal(op, "2.9", f"elementOperation=true is not handled for {op.verb} on {noun.name} by this "
+                                   "system (its handler takes whole objects)")
+    return Checked(op, noun, registration)
 
 
 # ---------------------------------------------------------------- applying one operation
@@ -277,15 +290,17 @@ class _OperationFailed(Exception):
         self.reply = reply
 
 
-def _operation_request(req: HandlerRequest, checked: Checked) -> HandlerRequest:
+def _operation_request(run: SetRun, checked: Checked) -> HandlerRequest:
     """The request one operation's handler sees: the set's header, with the operation's noun and verb."""
     op = checked.operation
-    header = dataclasses.replace(req.message.header, verb=op.verb, noun=checked.noun.name)
+    header = dataclasses.replace(run.message.header, verb=op.verb, noun=checked.noun.name)
     payload = Payload(documents=list(op.documents))
     # A past-tense verb reports a change made elsewhere: its handler expects an event.
     message = EventMessage(header, payload) if op.verb in verbs.EVENT_VERBS else RequestMessage(header, None, payload)
+    identity = dataclasses.replace(run.identity, interface=checked.noun.interface)
     return HandlerRequest(message=message, noun=checked.noun, verb=op.verb, documents=list(op.documents),
-                          uow=req.uow, peer=req.peer, context={**req.context, "operation_id": op.operation_id})
+                          identity=identity, uow=run.uow, operation_id=op.operation_id,
+                          element_operation=op.element_operation, submitter=run.submitter)
 
 
 def _one_error(op: SetOperation, reply: Reply) -> Error:
@@ -305,37 +320,35 @@ def _one_error(op: SetOperation, reply: Reply) -> Error:
     return _refusal(op, code, f"{len(failures)} objects failed: {reasons}." + undone)
 
 
-def apply_operation(req: HandlerRequest, checked: Checked) -> Outcome:
-    """Run one checked operation in its own savepoint: kept if its handler answers OK, else undone."""
+def apply_operation(run: SetRun, checked: Checked) -> Outcome:
+    """Run one checked operation in its own savepoint: kept if its handler answers OK, else undone.
+    StoreUnavailable (the database went away) passes: the whole request is answered 5.2."""
     op = checked.operation
     try:
-        with req.uow.savepoint():
-            result = checked.handler(_operation_request(req, checked))
+        with run.uow.savepoint():
+            result = invoke(_operation_request(run, checked), checked.registration, run.middleware)
             if not result.reply.ok:
                 raise _OperationFailed(result.reply)
     except _OperationFailed as failure:
         return Outcome(op, "failed", error=_one_error(op, failure.reply))
-    except StoreUnavailable:  # the database went away: the whole request is answered 5.2 (server/outage.py)
-        raise
-    except Exception as exc:  # one operation's bug must not lose the answers of the others
-        log.exception("operation %s (%s %s) failed", op.operation_id, op.verb, checked.noun.name)
-        return Outcome(op, "failed", error=_refusal(op, "5.3", f"the {op.verb} handler for {checked.noun.name} "
-                                                               f"failed: {type(exc).__name__}: {exc}"))
+    except HandlerCrashed as crash:  # one operation's bug must not lose the answers of the others
+        return Outcome(op, "failed", error=Error(code="5.3", level="FATAL", reason=crash.reason,
+                                                 operation_id=op.operation_id))
     return Outcome(op, "done", ids=list(result.reply.ids))
 
 
 # ---------------------------------------------------------------- the set
 
 
-def run_operations(req: HandlerRequest, op_set: OperationSet, scope: Noun | None, dispatch: Dispatch) -> list[Outcome]:
+def run_operations(run: SetRun, op_set: OperationSet) -> list[Outcome]:
     outcomes: list[Outcome] = []
     stopped = False
     for op in op_set.operations:
         if stopped:
             outcomes.append(Outcome(op, "not_attempted"))
             continue
-        checked = check_operation(op, scope, dispatch)
-        outcome = Outcome(op, "failed", error=checked) if isinstance(checked, Error) else apply_operation(req, checked)
+        checked = check_operation(op, run.scope, run.lookup)
+        outcome = Outcome(op, "failed", error=checked) if isinstance(checked, Error) else apply_operation(run, checked)
         outcomes.append(outcome)
         stopped = op_set.enforce_sequence and outcome.status == "failed"
     return outcomes
@@ -392,10 +405,10 @@ class _SetAborted(Exception):
         self.outcomes = outcomes
 
 
-def run_all_or_nothing(req: HandlerRequest, op_set: OperationSet, scope: Noun | None, dispatch: Dispatch) -> Reply:
+def run_all_or_nothing(run: SetRun, op_set: OperationSet) -> Reply:
     try:
-        with req.uow.savepoint():
-            outcomes = run_operations(req, op_set, scope, dispatch)
+        with run.uow.savepoint():
+            outcomes = run_operations(run, op_set)
             if any(outcome.status != "done" for outcome in outcomes):
                 raise _SetAborted(outcomes)
     except _SetAborted as aborted:
@@ -403,22 +416,22 @@ def run_all_or_nothing(req: HandlerRequest, op_set: OperationSet, scope: Noun | 
     return summarise_independent(outcomes)
 
 
-def execute(req: HandlerRequest, dispatch: Dispatch) -> HandlerResult:
+def execute(run: SetRun) -> HandlerResult:
     """Answer an `execute` whose Payload holds an OperationSet.
 
-    `req.noun` is the set's scope: the noun of Header/Noun (or of the typed service), or None
-    for Header/Noun OperationSet on the generic service.
+    `run.scope` is the noun of Header/Noun (or of the typed service), or None for Header/Noun
+    OperationSet on the generic service.
     """
     try:
-        op_set = parse_operation_set(req.message.payload.operation_set)
+        op_set = parse_operation_set(run.message.payload.operation_set)
     except MessageError as exc:
         return HandlerResult(Reply(result=codes.FAILED, errors=[Error(
             code=exc.code, level="FATAL", reason=exc.reason, details=f"at {exc.xpath}" if exc.xpath else None)]))
     if op_set.enforce_integrity:
-        return HandlerResult(run_all_or_nothing(req, op_set, req.noun, dispatch))
-    return HandlerResult(summarise_independent(run_operations(req, op_set, req.noun, dispatch)))
+        return HandlerResult(run_all_or_nothing(run, op_set))
+    return HandlerResult(summarise_independent(run_operations(run, op_set)))
 
 
-__all__ = ["OPERATION_SET_NOUN", "OPERATION_VERBS", "Dispatch", "OperationSet", "SetOperation", "Checked", "Outcome",
-           "parse_operation_set", "parse_operation", "check_operation", "apply_operation", "run_operations",
-           "run_all_or_nothing", "summarise_independent", "execute"]
+__all__ = ["OPERATION_SET_NOUN", "OPERATION_VERBS", "Lookup", "SetRun", "OperationSet", "SetOperation", "Checked",
+           "Outcome", "parse_operation_set", "parse_operation", "check_operation", "apply_operation",
+           "run_operations", "run_all_or_nothing", "summarise_independent", "execute"]

@@ -24,15 +24,15 @@ from ..profiles import Noun, Operation, Service
 from ..profiles import get as get_noun
 from ..profiles import validate_documents, verb_allowed
 from ..bus import router
-from ..bus.rules import RuleEngine
+from ..handlers import TRY_AGAIN_CODES, HandlerRegistry, HandlerResult, Identity
 from ..store import StoreUnavailable
 from . import patterns
-from .handlers import HandlerRegistry, HandlerRequest, HandlerResult
+from .calling import HandlerCrashed
+from .dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
 
 ROUTES_TTL = 2.0  # seconds a worker keeps the routing table before reading it again
-MAX_RULE_DEPTH = 3  # rules whose actions cause events that match rules again stop here
 MAX_ID_LENGTH = 200  # MessageIDs are indexed; PostgreSQL b-tree entries must stay well under 2.7 kB
 
 
@@ -46,6 +46,7 @@ class InboundCall:
     peer: str | None
     sign: Callable[[etree._Element], etree._Element] | None = None  # signs the answer envelope, if it must be
     carrier_ns: str | None = None  # the Body operation element's namespace: typed answers are written in it
+    signer: str | None = None  # RFC 4514 subject of the verified signing certificate; None when unsigned
 
 
 @dataclass
@@ -77,7 +78,7 @@ def _from_message_error(exc: MessageError) -> Error:
 
 class Processor:
     def __init__(self, store, registry: HandlerRegistry, source: str, required_header_fields=("MessageID",),
-                 pattern_config: patterns.PatternConfig | None = None, rules: RuleEngine | None = None,
+                 pattern_config: patterns.PatternConfig | None = None,
                  parse_limits: ParseLimits = DEFAULT_LIMITS, max_inflated: int = DEFAULT_MAX_INFLATED):
         self.store = store
         self.parse_limits = parse_limits  # what an inflated Compressed payload may cost to parse
@@ -86,7 +87,7 @@ class Processor:
         self.source = source
         self.required_header_fields = tuple(required_header_fields)
         self.patterns = pattern_config or patterns.PatternConfig()
-        self.rules = rules or RuleEngine(source=source)
+        self.dispatcher = Dispatcher(registry, source, self.patterns)  # handlers, middleware, OperationSets
         self.delivery = None  # the DeliveryEngine, set by the server: forwarded requests need it
         self.forward_timeout = 10.0  # seconds a synchronous caller's forwarded request may take
         self._routes: list = []
@@ -162,11 +163,10 @@ class Processor:
             with self.store.unit_of_work() as uow:
                 _claim(uow, header)
                 result = self._run_handler(uow, call, msg, noun, documents)
+                _refuse_to_keep_try_again(result)
                 reply, payload = patterns.limit_items(noun, result.reply, result.payload, self.patterns)
                 payload = _shaped_payload(msg, payload)
-                event = patterns.publish_follow_up_event(uow, msg, reply, self.source, self.patterns)
-                if event is not None:
-                    self.rules.apply(event, uow, lambda request: self._run_local(uow, call, request))
+                patterns.publish_follow_up_event(uow, msg, reply, self.source, self.patterns)
                 if patterns.is_async(msg):  # the answer goes to ReplyAddress; the caller gets 0.3 now
                     patterns.queue_async_replies(uow, msg, noun, reply, payload, self.source, self.patterns)
                     answer = reply_to(header, acknowledgement(), source=self.source)
@@ -182,8 +182,10 @@ class Processor:
             return Outcome(200, body, out_id)
         except _AlreadyClaimed:  # another worker claimed it between our look-up and our insert
             return self._answer_already_claimed(call, msg)
-        except _HandlerFailed as failure:
-            return self._answer_rejected(call, msg, _error("5.3", failure.reason), outcome="failed")
+        except HandlerCrashed as crash:  # rolled back and not claimed: the sender may retry
+            return self._answer_rejected(call, msg, _error("5.3", crash.reason), outcome="failed")
+        except _TryAgain as again:  # likewise: nothing was done, the same message may come again
+            return self._answer_rejected(call, msg, again.error, outcome="failed")
 
     def _record_answer(self, uow, call: InboundCall, msg, answer, reply_code, related_id) -> tuple[bytes, int]:
         """Journal the answer and keep it, unsigned, for re-delivery; returns the bytes for the wire."""
@@ -203,21 +205,10 @@ class Processor:
         return self._answer_duplicate(call, msg, previous)
 
     def _run_handler(self, uow, call: InboundCall, msg, noun: Noun | None, documents) -> HandlerResult:
-        verb = verbs.normalize(msg.header.verb)
-        handler = self.registry.lookup(msg.header.noun, verb)
-        if handler is None:
-            if isinstance(msg, ResponseMessage):  # an asynchronous reply nobody waits for: journaled, acknowledged
-                return HandlerResult(Reply(result=codes.OK, errors=[Error(code="0.0")]))
-            return HandlerResult(Reply(result=codes.FAILED, errors=[_error(
-                "2.9", f"verb {verb!r} is not handled for noun {msg.header.noun!r} by this system")]))
-        request = HandlerRequest(message=msg, noun=noun, verb=verb, documents=documents, uow=uow, peer=call.peer)
-        try:
-            return handler(request)
-        except StoreUnavailable:  # the database went away, no bug of the handler's: 5.2 (server/outage.py)
-            raise
-        except Exception as exc:  # a handler's bug must not become a traceback on the wire
-            log.exception("handler for %s %s failed", verb, msg.header.noun)
-            raise _HandlerFailed(f"the {verb} handler for {msg.header.noun} failed: {type(exc).__name__}: {exc}") from exc
+        """The handler's (or the OperationSet's) answer, its middleware around it (server/dispatch.py)."""
+        identity = Identity(source=msg.header.source, signer=call.signer, peer=call.peer,
+                            interface=noun.interface if noun is not None else call.service.interface)
+        return self.dispatcher.respond(uow, identity, msg, noun, documents)
 
     # ------------------------------------------------------------ routing (the bus role)
 
@@ -333,30 +324,6 @@ class Processor:
             "and will be delivered; send it again later with the same MessageID for the answer")),
             outcome="routed-pending")
 
-    def _run_local(self, uow, call: InboundCall, request: RequestMessage, depth: int = 0) -> Reply:
-        """A request an event/action rule made: handled, journaled and followed up like any other."""
-        noun = get_noun(request.header.noun)
-        documents = request.payload.documents if request.payload is not None else []
-        errors = validate_documents(noun.name, documents) if documents else []
-        if errors:
-            reply = Reply(result=codes.FAILED, errors=errors)
-        else:
-            local = InboundCall(b"", call.envelope, request, call.service, call.operation, "rules",
-                                carrier_ns=call.carrier_ns)
-            reply = self._run_handler(uow, local, request, noun, documents).reply
-        answer = reply_to(request.header, reply, source=self.source)
-        in_id = uow.journal("in", env.to_bytes(request), header=request.header, kind=request.kind, peer="rules",
-                            outcome="processed", reply_code=_first_code(reply))
-        uow.journal("out", env.to_bytes(answer), header=answer.header, kind=answer.kind, peer="rules",
-                    outcome="replied", reply_code=_first_code(reply), related_id=in_id)
-        if reply.result != codes.OK:
-            log.warning("rule request %s %s failed: %s", request.header.verb, request.header.noun,
-                        "; ".join(f"{e.code} {e.reason}" for e in reply.errors))
-        event = patterns.publish_follow_up_event(uow, request, reply, self.source, self.patterns)
-        if event is not None and depth < MAX_RULE_DEPTH:
-            self.rules.apply(event, uow, lambda nested: self._run_local(uow, call, nested, depth + 1))
-        return reply
-
     # ------------------------------------------------------------ answers that skip the handler
 
     def _answer_rejected(self, call: InboundCall, msg, error: Error, outcome: str = "rejected") -> Outcome:
@@ -442,10 +409,19 @@ def _claim(uow, header: Header) -> None:
         raise _AlreadyClaimed()
 
 
-class _HandlerFailed(Exception):
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+class _TryAgain(Exception):
+    """An answer that only says "not now" (TRY_AGAIN_CODES): not kept, so the same message may come again."""
+
+    def __init__(self, error: Error):
+        super().__init__(error.reason)
+        self.error = error
+
+
+def _refuse_to_keep_try_again(result: HandlerResult) -> None:
+    reply = result.reply
+    failures = [e for e in reply.errors if not codes.is_success(e.code)]
+    if reply.result == codes.FAILED and failures and all(e.code in TRY_AGAIN_CODES for e in failures):
+        raise _TryAgain(failures[0])
 
 
 def _leg_not_sendable(leg) -> str | None:

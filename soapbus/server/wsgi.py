@@ -82,7 +82,8 @@ class SoapEndpoint:
             return self.processor.journal_refusal(raw, peer, body, error, 500), None
         return None, InboundCall(raw, unwrapped.envelope, msg, self.service, operation, peer,
                                  sign=self.guard.signer_for(self.service, verdict, msg),
-                                 carrier_ns=etree.QName(unwrapped.operation).namespace)
+                                 carrier_ns=etree.QName(unwrapped.operation).namespace,
+                                 signer=verdict.signer if verdict.signed else None)
 
     def _transport_refusal(self, environ):
         if environ.get(TOO_LARGE_KEY) or int(environ.get("CONTENT_LENGTH") or 0) > self.max_body_bytes:
