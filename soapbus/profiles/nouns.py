@@ -124,6 +124,8 @@ class Noun:
     # which 61968 code answers an unknown object of this noun
     unknown_code: str = "2.15"
     description: str = ""
+    # Where the noun comes from: the standard's part and the CIM (or ESMP) class its objects are.
+    source: str = ""
     # The transaction verbs of this noun, in the order its services list them: its Execute
     # service offers them as requests, its Receive service takes their past tense as events.
     transactions: tuple[str, ...] = DEFAULT_TRANSACTIONS
@@ -212,15 +214,22 @@ NOUNS: dict[str, Noun] = {
     for n in (
         # The public profile gives a MeterReading no mRID: one without mRID or Names is kept as its
         # readings, each keyed by meter (or usage point), reading type and time.
-        Noun("MeterReadings", "I7", "MeterReadings.xsd", "MeterReading", unknown_code="2.4",
+        Noun("MeterReadings", "I7", "MeterReadings.xsd", "MeterReading",
+             source="IEC 61968-9; CIM Metering::MeterReading",
+             unknown_code="2.4",
              description="readings of meters: values, reading types, timestamps", series=METER_READINGS),
-        Noun("EndDeviceControls", "I7", "EndDeviceControls.xsd", "EndDeviceControl", unknown_code="2.4",
+        Noun("EndDeviceControls", "I7", "EndDeviceControls.xsd", "EndDeviceControl",
+             source="IEC 61968-9; CIM Metering::EndDeviceControl",
+             unknown_code="2.4",
              description="commands to meters and end devices (disconnect, reconnect, ...)"),
-        Noun("EndDeviceEvents", "I7", "EndDeviceEvents.xsd", "EndDeviceEvent", unknown_code="2.4",
+        Noun("EndDeviceEvents", "I7", "EndDeviceEvents.xsd", "EndDeviceEvent",
+             source="IEC 61968-9; CIM Metering::EndDeviceEvent",
+             unknown_code="2.4",
              description="events reported by meters and end devices (last gasp, restoration, tamper)"),
         # A switching plan is a safety record: it is cancelled or closed, never deleted; `execute`
         # asks the network operation system to carry the plan out.
         Noun("SwitchingPlans", "I1", "SwitchingPlans.xsd", "SwitchingPlan",
+             source="IEC 61968-3; CIM Operations::SwitchingPlan",
              transactions=("create", "change", "cancel", "close", "execute"), signed_by_default=True,
              description="switching plans: ordered groups of switch actions on the network, for an outage or work"),
         # A control is issued (create: selected, or scheduled by its timeStamp), then operated
@@ -229,30 +238,143 @@ NOUNS: dict[str, Noun] = {
         # a control ends when the device has operated, which the `executed` event reports. No
         # delete: commands sent to the network stay on record.
         Noun("Controls", "I9", "Controls.xsd", "Control",
+             source="IEC 61970-301 through 61968-100; CIM Meas::Control",
              transactions=("create", "cancel", "execute"), signed_by_default=True,
              description="commands and setpoints sent through SCADA to network devices"),
         # Telemetry comes from SCADA: others query it or are told of it; nobody requests values
         # into existence. `changed` carries a value corrected or requalified after it was sent.
         Noun("MeasurementValues", "I9", "MeasurementValues.xsd", "MeasurementValue",
+             source="IEC 61970-301 through 61968-100; CIM Meas::MeasurementValue",
              roles=("Get", "Receive"), transactions=("create", "change"), signed_by_default=True,
              description="SCADA telemetry: analog, discrete and accumulator values with their quality",
              series=MEASUREMENT_VALUES),
         # A schedule is configuration, not a meter: an unknown one is an unknown object (2.15).
         Noun("MeterReadSchedules", "I7", "MeterReadSchedules.xsd", "MeterReadSchedule",
+             source="IEC 61968-9; CIM Metering::MeterReadSchedule (a TimeSchedule)",
              description="schedules of meter reads: what to read, from which meters, how often"),
         # An outage record is the raw material of reliability reporting (SAIDI, SAIFI): once
         # opened it is closed when supply is back, or cancelled when it was no outage, and kept
         # either way; no delete. The record of a device is found again by its Name (NameType
         # "EndDevice", name = the device's mRID) and status open: see xsd/OutageRecords.xsd.
         Noun("OutageRecords", "I6", "OutageRecords.xsd", "OutageRecord",
+             source="IEC 61968-3 records used on I6; CIM Operations::OutageRecord",
              transactions=("create", "change", "cancel", "close"),
              description="outage records: supply lost at end devices and usage points, from last gasp "
                          "or trouble call to restoration"),
         # 61968-6:2015 made a work request a container of Work for an Organisation: an edition of its own.
         Noun("WorkRequests", "I4", "WorkRequests.xsd", "WorkRequest",
+             source="IEC 61968-6; CIM Work::Work",
              description="work requests (CIM Work): construction, inspection, maintenance, repair, service and "
                          "connection work at a location, for customers",
              later_editions=((2015, "2015/WorkRequests.xsd"),)),
+        # ---- I1 network operation (61968-3). An outage of equipment is a safety and reliability record,
+        # signed like every I1 message: closed when over, cancelled when called off, never deleted.
+        Noun("Outages", "I1", "Outages.xsd", "Outage",
+             source="IEC 61968-3; CIM Operations::Outage",
+             transactions=("create", "change", "cancel", "close"), signed_by_default=True,
+             description="outages of network equipment, planned or not: what is out, why, when, and the "
+                         "usage points left without supply (CIM Outage)"),
+        # ---- I2 records and asset management (61968-4).
+        Noun("Assets", "I2", "Assets.xsd", "Asset",
+             source="IEC 61968-4; CIM Assets::Asset",
+             description="physical assets of the utility as the asset register keeps them: serial numbers, "
+                         "dates, location, model, network roles (CIM Asset)"),
+        Noun("AssetModelCatalogues", "I2", "AssetModelCatalogues.xsd", "AssetModelCatalogue",
+             source="IEC 61968-4; CIM Assets::AssetModelCatalogue",
+             description="catalogues of the asset models the utility buys: manufacturer, model, standard "
+                         "or experimental, unit cost (CIM AssetModelCatalogue)"),
+        # ---- I3 operational planning and optimisation (61968-5, DER groups). A group is formed, changed
+        # and dissolved; a dispatch is issued, revised or withdrawn and kept; a forecast is replaced by a
+        # later one or withdrawn.
+        Noun("DERGroups", "I3", "DERGroups.xsd", "EndDeviceGroup",
+             source="IEC 61968-5; CIM EndDeviceGroup (DER group)",
+             transactions=("create", "change", "delete"),
+             description="groups of distributed energy resources managed as one: members, functions, "
+                         "monitorable quantities (61968-5 EndDeviceGroup)"),
+        Noun("DERGroupDispatches", "I3", "DERGroupDispatches.xsd", "DERGroupDispatch",
+             source="IEC 61968-5; CIM DERGroupDispatch",
+             transactions=("create", "change", "cancel"),
+             description="dispatches of DER groups: which quantity, on which schedule, with which values "
+                         "(61968-5 DERGroupDispatch)"),
+        Noun("DERGroupForecasts", "I3", "DERGroupForecasts.xsd", "DERGroupForecast",
+             source="IEC 61968-5; CIM DERGroupForecast",
+             transactions=("create", "change", "cancel"),
+             description="forecasts of what DER groups will be able to do, per quantity and interval "
+                         "(61968-5 DERGroupForecast)"),
+        # ---- I4 maintenance and construction (61968-6): the other orders, in 2011 and 2015 editions.
+        Noun("MaintenanceOrders", "I4", "MaintenanceOrders.xsd", "MaintenanceOrder",
+             source="IEC 61968-6; CIM Work::Work (maintenance)",
+             description="maintenance orders (CIM Work of kind maintenance, inspection, test, repair) on assets",
+             later_editions=((2015, "2015/MaintenanceOrders.xsd"),)),
+        Noun("ServiceOrders", "I4", "ServiceOrders.xsd", "ServiceOrder",
+             source="IEC 61968-6; CIM Work::Work (service)",
+             description="service orders (CIM Work at a customer's service: connect, disconnect, meter work)",
+             later_editions=((2015, "2015/ServiceOrders.xsd"),)),
+        # ---- I5 network extension planning (CIM InfWork).
+        Noun("Projects", "I5", "Projects.xsd", "Project",
+             source="IEC 61968-1 I5 project definition; CIM InfWork::Project",
+             description="network extension projects: budget, business case, sub-projects and the work they "
+                         "hold (CIM Project)"),
+        Noun("Designs", "I5", "Designs.xsd", "Design",
+             source="IEC 61968-1 I5 network calculations; CIM InfWork::Design",
+             description="designs of network work compared before one is built: estimate or as-built, cost, "
+                         "price, locations (CIM Design)"),
+        # ---- I6 customer support (61968-8). A trouble ticket is closed when resolved or cancelled when
+        # reported in error, and kept.
+        Noun("CustomerAccounts", "I6", "CustomerAccounts.xsd", "CustomerAccount",
+             source="IEC 61968-8; CIM Customers::CustomerAccount",
+             description="customer accounts: the unit of billing, its holder, agreements and billing cycle "
+                         "(CIM CustomerAccount)"),
+        Noun("TroubleTickets", "I6", "TroubleTickets.xsd", "TroubleTicket",
+             source="IEC 61968-8; CIM Customers::TroubleTicket",
+             transactions=("create", "change", "cancel", "close"),
+             description="customers' reports of trouble (lights out, wire down) and what became of them "
+                         "(CIM TroubleTicket)"),
+        # ---- I7 meter reading and control: more of 61968-9. An unknown usage point answers 2.12.
+        Noun("MeterServiceRequests", "I7", "MeterServiceRequests.xsd", "MeterServiceWork",
+             source="IEC 61968-9; CIM Metering::MeterServiceWork",
+             unknown_code="2.4",
+             description="requests for work on meters at usage points: install, remove, exchange, investigate "
+                         "(61968-9, CIM MeterServiceWork)"),
+        Noun("UsagePoints", "I7", "UsagePoints.xsd", "UsagePoint",
+             source="IEC 61968-9; CIM Metering::UsagePoint",
+             unknown_code="2.12",
+             description="usage points: where a product is delivered and measured, whatever meter is there "
+                         "(CIM UsagePoint)"),
+        # ---- I8 supply and delivery planning: ESMP (IEC 62325-351) documents in the 61968 frame. A
+        # market document is revised by a higher revisionNumber or withdrawn, and kept.
+        Noun("LoadForecasts", "I8", "LoadForecasts.xsd", "LoadForecast",
+             source="IEC 62325-451-6 (ESMP); GL_MarketDocument, type A65",
+             transactions=("create", "change", "cancel"),
+             description="forecasts of an area's load by horizon and interval (ESMP GL_MarketDocument, A65)"),
+        Noun("EnergySchedules", "I8", "EnergySchedules.xsd", "EnergySchedule",
+             source="IEC 62325-451-2 (ESMP); Schedule_MarketDocument",
+             transactions=("create", "change", "cancel"),
+             description="schedules of energy production, consumption and exchange between areas "
+                         "(ESMP Schedule_MarketDocument)"),
+        # ---- I10 external market operations. Prices are published by the market: queried and told of.
+        Noun("Bids", "I10", "Bids.xsd", "Bid",
+             source="IEC 62325-451-7 (ESMP); ReserveBid_MarketDocument, type A37",
+             transactions=("create", "change", "cancel"),
+             description="bids of balancing capacity and energy to the market operator "
+                         "(ESMP ReserveBid_MarketDocument, A37)"),
+        Noun("MarketPrices", "I10", "MarketPrices.xsd", "MarketPrice",
+             source="IEC 62325-451-3 (ESMP); Publication_MarketDocument, type A44",
+             roles=("Get", "Receive"),
+             transactions=("create", "change"),
+             description="prices published by the market operator per area and interval "
+                         "(ESMP Publication_MarketDocument, A44)"),
+        # ---- I11 regulatory and compliance.
+        Noun("ComplianceEvents", "I11", "ComplianceEvents.xsd", "ComplianceEvent",
+             source="CIM ComplianceEvent (an ActivityRecord)",
+             transactions=("create", "change", "close"),
+             description="regulatory or contract compliance issues and the deadlines they are measured "
+                         "against (CIM ComplianceEvent)"),
+        Noun("UnavailabilityReports", "I11", "UnavailabilityReports.xsd", "UnavailabilityReport",
+             source="IEC 62325-451-6 (ESMP); Unavailability_MarketDocument",
+             transactions=("create", "change", "cancel"),
+             description="reports of generation and transmission unavailability for the transparency "
+                         "platform (ESMP Unavailability_MarketDocument)"),
     )
 }
 
