@@ -4,6 +4,8 @@ created, recognised, refused or upgraded as soapbus.store.migrations says, on SQ
 PostgreSQL. The upgrade of a store 0.1.0 filled is in test_upgrade_0_1_0.py."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -203,3 +205,45 @@ def test_db_history_lists_the_revisions_newest_first(tmp_path):
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
     assert lines[0].startswith(f"{NEWEST} (newest)  Outbox:") and lines[-1] == "0001  The tables of soapbus 0.1.0."
+
+
+DRAFT_ROUND_TRIP = r'''
+import sys
+from pathlib import Path
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Column, Index, Text, create_engine, inspect
+from sqlalchemy.pool import StaticPool
+from soapbus.store.migrations.__main__ import draft
+from soapbus.store.migrations.revisions import HERE, alembic_config
+from soapbus.store.schema import metadata
+
+versions = Path(sys.argv[1])
+route = metadata.tables["route"]  # the change a developer makes in schema.py
+route.append_column(Column("note", Text))
+Index(None, route.c.note)
+drafted = draft("route: a note", versions)
+engine = create_engine("sqlite://", poolclass=StaticPool)
+with engine.begin() as conn:  # a store at the newest revision so far, upgraded by the draft
+    config = alembic_config(conn)
+    config.set_main_option("version_locations", f"{HERE / 'versions'} {versions}")
+    command.upgrade(config, "0002")
+    command.upgrade(config, "head")
+    print(drafted.name, "note" in {c["name"] for c in inspect(conn).get_columns("route")},
+          compare_metadata(MigrationContext.configure(conn), metadata))
+'''
+
+
+def test_a_drafted_revision_upgrades_a_store_to_the_changed_tables(tmp_path):
+    """What docs/upgrading.md tells a developer to run drafts a revision that does the change
+    (in a child process: the change to schema.py's tables must not outlive it)."""
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    ran = subprocess.run([sys.executable, "-c", DRAFT_ROUND_TRIP, str(versions)], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split("\n")[-2] == "0003_route_a_note.py True []", ran.stdout
+    drafted = (versions / "0003_route_a_note.py").read_text()
+    assert "down_revision = '0002'" in drafted and "batch_op.add_column(sa.Column('note', sa.Text()" in drafted
+    assert "soapbus.store.schema" not in drafted  # a revision never follows schema.py

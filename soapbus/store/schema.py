@@ -5,12 +5,10 @@ execution time (schema_translate_map), so one MetaData serves every Store in the
 Text columns that carry values chosen by remote senders (message ids, sources, keys) have no
 length: a VARCHAR(n) would reject on PostgreSQL what SQLite accepts, and the two must agree.
 
-There are no migrations: create_schema creates what is missing and never alters what exists.
-A database created before a change to a CHECK constraint keeps the old constraint (for
-instance cim_object's status check from before 'executed' was added) until it is recreated:
-drop and create the constraint by hand (PostgreSQL: ALTER TABLE cim_object DROP CONSTRAINT
-ck_cim_object_status, ADD CONSTRAINT ck_cim_object_status CHECK (status IN (...)); SQLite
-cannot alter a constraint, so copy the table) or start from a new database.
+These tables are the newest schema revision. A new store is created from them (and stamped with
+that revision); an existing one is upgraded by the revisions in soapbus/store/migrations/versions.
+Every change to a table here comes with a revision that makes it (docs/upgrading.md tells how):
+tests/test_migrations.py fails while the revisions build anything other than these tables.
 """
 from __future__ import annotations
 
