@@ -1,4 +1,4 @@
-"""TLS for what soapbus sends on its own: https ReplyAddresses, subscribers and routed backends.
+"""TLS for what soapbus sends on its own: https ReplyAddresses, subscribers, routed backends, amqps.
 
 The delivery worker's Agent (bus/http.py) asks `DestinationTlsPolicy.creatorForNetloc` for the
 TLS settings of each new connection. What it gets:
@@ -10,6 +10,10 @@ TLS settings of each new connection. What it gets:
 * a client certificate (mutual TLS) when one is configured for the origin or by default
   (`--delivery-tls-cert FILE --delivery-tls-key FILE`);
 * TLS 1.2 or 1.3 only.
+
+The message broker (`--broker amqps://...`, bus/broker.py) is reached through the same policy
+(`creator_for("amqps", host, port)`), so `--destination-tls amqps://host:5671=...` or the
+defaults give it its CA and client certificate.
 
 Settings are per origin (scheme, host, port), not per path: one pooled connection carries the
 messages of every path of an origin, so it can present only one client certificate. Every file
@@ -52,24 +56,29 @@ class OutboundTls:
     default: DestinationTls = field(default_factory=DestinationTls)
     origins: tuple[tuple[str, DestinationTls], ...] = ()  # ("https://host:port", its settings)
 
-    def for_origin(self, host: str, port: int) -> DestinationTls:
-        wanted = f"https://{host.lower()}:{port}"
+    def for_origin(self, host: str, port: int, scheme: str = "https") -> DestinationTls:
+        wanted = f"{scheme}://{host.lower()}:{port}"
         return next((settings for origin, settings in self.origins if origin == wanted), self.default)
 
 
+DEFAULT_PORTS = {"https": 443, "amqps": 5671}  # the schemes soapbus speaks TLS on as a client
+
+
 def origin_of(url: str) -> str:
-    """`https://Host[:port][/]` as `https://host:port`; OutboundTlsError for anything else."""
+    """`https://Host[:port][/]` as `https://host:port` (amqps:// likewise, for the broker);
+    OutboundTlsError for anything else."""
     parts = urlsplit(url.strip())
-    if parts.scheme.lower() != "https" or not parts.hostname:
-        raise OutboundTlsError(f"{url!r} is not an https origin; write https://host[:port]")
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        raise OutboundTlsError(f"{url!r} is not an https (or amqps) origin; write https://host[:port]")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise OutboundTlsError(f"{url!r}: TLS settings are per origin, not per path (one connection serves every "
                                "path of a host and port); write https://host[:port]")
     try:
-        port = parts.port or 443
+        port = parts.port or DEFAULT_PORTS[scheme]
     except ValueError:
         raise OutboundTlsError(f"{url!r} has a port that is not a number") from None
-    return f"https://{parts.hostname.lower()}:{port}"
+    return f"{scheme}://{parts.hostname.lower()}:{port}"
 
 
 def parse_destination_tls(text: str) -> tuple[str, DestinationTls]:
@@ -122,14 +131,18 @@ class DestinationTlsPolicy:
         self._ssl, self._crypto = ssl, crypto
         self._loaded = {settings: self._load(settings, origin)
                         for origin, settings in (("default", self.config.default), *self.config.origins)}
-        self._creators: dict[tuple[str, int], object] = {}
+        self._creators: dict[tuple[str, str, int], object] = {}
 
     def creatorForNetloc(self, hostname: bytes, port: int):  # noqa: N802 - Twisted's interface
         host = hostname.decode("ascii") if isinstance(hostname, bytes) else hostname
-        found = self._creators.get((host, port))
+        return self.creator_for("https", host, port)
+
+    def creator_for(self, scheme: str, host: str, port: int):
+        """The client connection creator for `scheme://host:port` (https, or amqps for the broker)."""
+        found = self._creators.get((scheme, host, port))
         if found is None:
-            trust, extra = self._loaded[self.config.for_origin(host, port)]
-            found = self._creators[(host, port)] = self._ssl.optionsForClientTLS(
+            trust, extra = self._loaded[self.config.for_origin(host, port, scheme)]
+            found = self._creators[(scheme, host, port)] = self._ssl.optionsForClientTLS(
                 host, trustRoot=trust, extraCertificateOptions=dict(extra))
         return found
 

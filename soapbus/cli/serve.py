@@ -1,6 +1,7 @@
 """`soapbus serve`: host every endpoint on Twisted."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import click
@@ -9,6 +10,7 @@ from ..bus.policy import RetryPolicy, parse_destination_budget, parse_duration
 from ..bus.rules import RULE_SETS
 from .common import DEFAULT_PORT, data_option, database_option, server_config
 from .security_options import security_config, security_options
+from .tls_options import serve_tls_options, take_serve_tls
 
 
 @click.command()
@@ -73,6 +75,7 @@ from .security_options import security_config, security_options
                    "still sending its request the longest, or is closed at once when all are being answered "
                    "[default: min(1000, the descriptor limit - 128)].")
 @security_options
+@serve_tls_options
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes, max_inflated_bytes, max_elements, max_depth,
@@ -87,6 +90,8 @@ def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes
     from ..server import StartupError, run
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    listening = take_serve_tls(security)  # HTTPS, mutual TLS and deliveries' TLS; the rest is security
+    security_settings = dataclasses.replace(security_config(**security), bind_tls_clients=listening.bind_tls_clients)
     config = server_config(data_dir, database_url, upgrade_db=upgrade_db, host=host, port=port, source=source,
                            max_body_bytes=max_body_bytes, max_inflated_bytes=max_inflated_bytes,
                            max_elements=max_elements, max_depth=max_depth, handler_modules=list(handler_modules),
@@ -97,10 +102,14 @@ def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes
                                                   delivery_lease, probe_every),
                            forward_timeout=forward_timeout, thread_pool_size=thread_pool_size, broker_url=broker_url,
                            request_deadline=request_deadline, idle_timeout=idle_timeout, max_connections=max_connections,
-                           security=security_config(**security))
+                           http=listening.http, tls=listening.tls, delivery_tls=listening.delivery_tls,
+                           security=security_settings)
 
     def announce(running):
-        click.echo(f"soapbus listening on {running.url}")
+        if running.http_url is not None:
+            click.echo(f"soapbus listening on {running.http_url}")
+        if running.https_url is not None:  # the pages below are served on both, each naming its own scheme
+            click.echo(f"soapbus listening on {running.https_url} ({listening.describe()})")
         click.echo(f"  handlers: {_handlers_line(running.processor.registry, config.handler_modules)}")
         click.echo(f"  discovery page:  {running.url}/")
         click.echo(f"  endpoints.json:  {running.url}/endpoints.json")

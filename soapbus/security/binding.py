@@ -32,19 +32,22 @@ Binding = Mapping[str, "Allowed | str | Iterable[str]"]
 
 
 def check_source_binding(verified, source: str | None, user: str | None = None,
-                         organization: str | None = None, binding: Binding | None = None) -> None:
+                         organization: str | None = None, binding: Binding | None = None,
+                         via_tls: bool = False) -> None:
     """Refuse (wsse:FailedAuthentication) claims the signer's certificate does not back.
 
     Default binding: the certificate's CN equals the Source, and a claimed Organization equals
     the certificate's O. With `binding`, keys are subject names (a CN, a SAN URI or DNS name,
     or the full RFC 4514 subject) and values say which Sources (and Users, Organizations)
-    that subject may claim. `verified` is a Verified or Verified62325.
+    that subject may claim. `verified` is a Verified or Verified62325, or (`via_tls`) the client
+    certificate a TLS handshake verified (server.tls.PeerCertificate): the same rules, other words.
     """
     who = of_accepted(verified.certificate).subject  # verified: its certificate was accepted
     if not source:
-        raise faults.not_authenticated("the message names no Source, so its signer cannot be bound to one")
+        holder = "TLS client certificate" if via_tls else "signer"
+        raise faults.not_authenticated(f"the message names no Source, so its {holder} cannot be bound to one")
     if binding is None:
-        _default_binding(verified, who, source, organization)
+        _default_binding(verified, who, source, organization, via_tls)
         return
     allowed = _allowed_for(verified, who, binding)
     _claim("Source", source, [a.sources for a in allowed], who)
@@ -54,11 +57,12 @@ def check_source_binding(verified, source: str | None, user: str | None = None,
         _claim("Organization", organization, [a.organizations for a in allowed], who)
 
 
-def _default_binding(verified, who: str, source: str, organization: str | None) -> None:
+def _default_binding(verified, who: str, source: str, organization: str | None, via_tls: bool = False) -> None:
     names = of_accepted(verified.certificate)
     if source not in names.common_names:
+        came = "arrived over TLS with client certificate" if via_tls else "is signed with certificate"
         raise faults.not_authenticated(
-            f"the message claims Source {source!r} but is signed with certificate {who}, whose CN differs")
+            f"the message claims Source {source!r} but {came} {who}, whose CN differs")
     if organization is not None and organization not in names.organizations:
         raise faults.not_authenticated(
             f"the message claims Organization {organization!r} but certificate {who} names another")

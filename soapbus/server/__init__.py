@@ -28,14 +28,28 @@ class Running:
     config: ServerConfig
     store: Store
     processor: Processor
-    port: object  # twisted IListeningPort
+    port: object | None  # twisted IListeningPort of plain HTTP; None with HTTP switched off
     delivery: DeliveryEngine
     edge: EdgeLimits  # the request deadline, idle timeout and connection limit it listens with
     database: DatabaseWatch | None = None  # whether the database answers and the schema exists
+    tls_port: object | None = None  # IListeningPort of HTTPS (server/tls.py), when TLS is configured
+
+    @property
+    def http_url(self) -> str | None:
+        return f"http://{self._authority(self.port)}" if self.port is not None else None
+
+    @property
+    def https_url(self) -> str | None:
+        return f"https://{self._authority(self.tls_port)}" if self.tls_port is not None else None
 
     @property
     def url(self) -> str:
-        return f"http://{self.config.host}:{self.port.getHost().port}"
+        """The plain HTTP URL, or the HTTPS one when HTTP is switched off."""
+        return self.http_url or self.https_url
+
+    def _authority(self, port) -> str:
+        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        return f"{host}:{port.getHost().port}"
 
 
 def build_processor(config: ServerConfig, store: Store, handlers: HandlerRegistry | None = None) -> Processor:
@@ -64,6 +78,7 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
         from twisted.internet import reactor  # noqa: PLC0415 - the global reactor only when none is given
     from .site import build_site
 
+    tls_options, outbound_tls = _tls_settings(config)  # certificate files read before anything starts
     store = _open_store(config)
     processor = build_processor(config, store, handlers)  # before the schema is made: it holds the DMS's tables
     database = DatabaseWatch(store, upgrade=config.upgrade_db)
@@ -79,19 +94,59 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
                     ", ".join(sorted(config.security.signed_interfaces)), problem)
     site = build_site(reactor, threadpool, processor, config.max_body_bytes, guard, database)
     edge = edge_limits(config)
-    port = reactor.listenTCP(config.port, listening_factory(site, edge, reactor), interface=config.host)
+    port, tls_port = _listen(reactor, config, listening_factory(site, edge, reactor), tls_options)
     broker = _broker(reactor, threadpool, store, config)
     delivery = DeliveryEngine(reactor, threadpool, store, config.delivery, signer=guard.outbound_signer(),
-                              interval=config.delivery_interval, available=database.is_ready, broker=broker)
+                              interval=config.delivery_interval, available=database.is_ready, broker=broker,
+                              tls_policy=outbound_tls)
     processor.delivery = delivery  # forwarded requests are tried at once, on the reactor
     processor.forward_timeout = config.forward_timeout
     delivery.start()
     database.start(reactor, threadpool)
-    return Running(config, store, processor, port, delivery, edge, database)
+    return Running(config, store, processor, port, delivery, edge, database, tls_port)
 
 
 class StartupError(Exception):
     """A configuration the server cannot start with; the message says what and what to do."""
+
+
+def _tls_settings(config: ServerConfig):
+    """The HTTPS listener's CertificateOptions (None without --tls-cert) and the deliveries' TLS policy."""
+    from ..bus.tls import OutboundTlsError, delivery_policy
+    from .tls import TlsConfigError, server_options
+
+    if not config.http and config.tls is None:
+        raise StartupError("plain HTTP is switched off (--no-http) and no HTTPS is configured: give --tls-cert "
+                           "and --tls-key, or drop --no-http")
+    try:
+        options = server_options(config.tls) if config.tls is not None else None
+    except TlsConfigError as exc:
+        raise StartupError(str(exc)) from None
+    try:
+        return options, delivery_policy(config.delivery_tls)
+    except OutboundTlsError as exc:
+        raise StartupError(f"TLS for deliveries: {exc}") from None
+
+
+def _listen(reactor, config: ServerConfig, factory, tls_options):
+    """Plain HTTP on config.port and HTTPS on config.tls.port, each as configured, behind the same
+    connection limit, request deadline and idle timeout (one `factory`: the limit counts both)."""
+    from twisted.internet.error import CannotListenError
+
+    from .tls import tls_listening_factory
+
+    port = reactor.listenTCP(config.port, factory, interface=config.host) if config.http else None
+    if tls_options is None:
+        return port, None
+    try:
+        tls_port = reactor.listenTCP(config.tls.port, tls_listening_factory(tls_options, factory),
+                                     interface=config.host)
+    except CannotListenError as exc:
+        if port is not None:
+            port.stopListening()
+        raise StartupError(f"cannot listen for HTTPS on {config.host}:{config.tls.port}: "
+                           f"{exc.socketError or exc}") from None
+    return port, tls_port
 
 
 def _broker(reactor, threadpool, store: Store, config: ServerConfig):

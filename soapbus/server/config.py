@@ -5,9 +5,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..bus.policy import RetryPolicy
+from ..bus.tls import OutboundTls
 from ..message.envelope import DEFAULT_MAX_INFLATED
 from ..message.xml import DEFAULT_LIMITS
 from .guard import SecurityConfig
+from .tls import TlsConfig
 
 DEFAULT_PORT = 8061
 
@@ -16,6 +18,8 @@ DEFAULT_PORT = 8061
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
+    http: bool = True  # listen for plain HTTP on `port`; False: HTTPS only (then `tls` is required)
+    tls: TlsConfig | None = None  # the HTTPS listener (server/tls.py), beside or instead of plain HTTP
     data_dir: Path = Path("var")
     database_url: str | None = None  # default: SQLite file soapbus.db in data_dir
     upgrade_db: bool = False  # upgrade a database at an older schema revision instead of refusing it
@@ -33,6 +37,7 @@ class ServerConfig:
     page_size: int = 100  # objects per PARTIAL page of an asynchronous get
     max_items: int = 10_000  # a get matching more answers 3.1
     delivery: RetryPolicy = field(default_factory=RetryPolicy)
+    delivery_tls: OutboundTls = field(default_factory=OutboundTls)  # https destinations and amqps (bus/tls.py)
     delivery_interval: float = 0.2  # seconds between outbox polls when idle
     forward_timeout: float = 10.0  # seconds the bus role waits for a backend before answering 5.1
     broker_url: str | None = None  # amqp://...: relay queue:/topic: destinations and events through RabbitMQ

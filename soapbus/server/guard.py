@@ -20,6 +20,7 @@ from ..profiles import get as get_noun
 from ..security import (INVALID_SECURITY, Policy, SecurityFault, SigningKey, TrustStore, Verifier,
                         check_source_binding, sign_62325, sign_envelope, verify_62325)
 from ..security import ns as wss_ns
+from .tls import PeerCertificate
 
 @dataclass
 class SecurityConfig:
@@ -32,6 +33,9 @@ class SecurityConfig:
     mode_62325: frozenset[str] = frozenset()  # service names that use IEC 62325-504 signatures
     key_reference: str = "bst"
     algorithm: str | None = None  # default from the key type
+    # A client certificate verified by the TLS handshake (mutual TLS) is bound to Header/Source by the
+    # rules above, as a signer is; False: it is only journaled (a gateway's or load balancer's certificate).
+    bind_tls_clients: bool = True
 
 
 @dataclass
@@ -69,23 +73,33 @@ class Guard:
             return self._verify_wsse(raw)
         return Verdict(False, unwrapped.message)
 
-    def authorize(self, service: Service, verdict: Verdict, msg: Message) -> None:
-        """Refuse an unsigned message where signing is required, or a signer claiming another Source."""
-        if not verdict.signed:
-            if self.requires_signing(service, msg):
-                raise SecurityFault(INVALID_SECURITY, (
-                    f"{self.interface_of(service, msg)} requires a WS-Security signed request "
-                    "(X.509 token, wsu:Timestamp, RSA-SHA256 or ECDSA-SHA256 over soap:Body and the Timestamp); "
-                    "this one carries no wsse:Security header"))
-            return
+    def authorize(self, service: Service, verdict: Verdict, msg: Message,
+                  tls_client: PeerCertificate | None = None) -> None:
+        """Refuse an unsigned message where signing is required (a TLS client certificate does not
+        stand in for a signature there), or a signer or TLS client certificate (`tls_client`, a
+        server.tls.PeerCertificate) claiming a Source it is not bound to."""
         header = getattr(msg, "header", None)
-        user = header.user if header is not None else None
-        check_source_binding(verdict.verified, header.source if header is not None else None,
-                             user.user_id if user else None, user.organization if user else None,
-                             self.config.binding)
+        if not verdict.signed and self.requires_signing(service, msg):
+            raise SecurityFault(INVALID_SECURITY, (
+                f"{self.interface_of(service, msg)} requires a WS-Security signed request "
+                "(X.509 token, wsu:Timestamp, RSA-SHA256 or ECDSA-SHA256 over soap:Body and the Timestamp); "
+                "this one carries no wsse:Security header" + (" (mutual TLS does not replace the signature)"
+                                                              if tls_client is not None else "")))
+        if tls_client is not None and self.config.bind_tls_clients:
+            self._bind(tls_client, header, via_tls=True)
+        if not verdict.signed:
+            return
+        self._bind(verdict.verified, header)
         replay = header.replay_detection if header is not None else None
         if replay is not None and self.verifier is not None:
             self.verifier.remember_nonce(header.source, replay.nonce)
+
+    def _bind(self, certified, header, via_tls: bool = False) -> None:
+        """certified: a verified signer (Verified, Verified62325) or a TLS client's PeerCertificate."""
+        user = header.user if header is not None else None
+        check_source_binding(certified, header.source if header is not None else None,
+                             user.user_id if user else None, user.organization if user else None,
+                             self.config.binding, via_tls=via_tls)
 
     def _verify_wsse(self, raw: bytes) -> Verdict:
         self._need_trust()

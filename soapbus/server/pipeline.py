@@ -27,6 +27,7 @@ from ..bus import router
 from ..handlers import TRY_AGAIN_CODES, HandlerRegistry, HandlerResult, Identity
 from ..store import StoreUnavailable
 from . import patterns
+from .tls import PeerCertificate
 from .calling import HandlerCrashed
 from .dispatch import Dispatcher
 
@@ -43,9 +44,10 @@ class InboundCall:
     message: RequestMessage | ResponseMessage | EventMessage  # the one reading every decision is taken from
     service: Service
     operation: Operation
-    peer: str | None
+    peer: str | None  # the caller's address; over mutual TLS followed by "(TLS client <subject>)"
     sign: Callable[[etree._Element], etree._Element] | None = None  # signs the answer envelope, if it must be
     carrier_ns: str | None = None  # the Body operation element's namespace: typed answers are written in it
+    tls_client: PeerCertificate | None = None  # the client certificate the TLS handshake verified (mutual TLS)
     signer: str | None = None  # RFC 4514 subject of the verified signing certificate; None when unsigned
 
 

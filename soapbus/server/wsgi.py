@@ -18,6 +18,7 @@ from .guard import Guard
 from .memory import large_requests
 from .pipeline import InboundCall, Outcome, Processor, expected_kind
 from .spyne_app import CALL_KEY, HTTP_STATUS, operation_for
+from .tls import TLS_CLIENT_KEY, PeerCertificate, peer_label
 from .wsgi_host import TOO_LARGE_KEY  # set when the body outgrew the limit while arriving
 
 SOAP11_CONTENT_TYPES = ("text/xml",)
@@ -33,7 +34,8 @@ class SoapEndpoint:
         self.max_body_bytes = max_body_bytes
 
     def __call__(self, environ, start_response):
-        peer = environ.get("REMOTE_ADDR")
+        tls_client = environ.get(TLS_CLIENT_KEY)  # the verified client certificate, over mutual TLS
+        peer = peer_label(environ.get("REMOTE_ADDR"), tls_client)  # journaled: address (and TLS subject)
         refusal = self._transport_refusal(environ)
         if refusal is not None:
             status, faultcode, error = refusal
@@ -42,7 +44,7 @@ class SoapEndpoint:
         raw = environ["wsgi.input"].read()
         large = large_requests.started(len(raw))
         try:
-            outcome, call = self.read(raw, peer)
+            outcome, call = self.read(raw, peer, tls_client)
             if outcome is not None:
                 return self._respond(start_response, outcome)
             environ[CALL_KEY] = call
@@ -55,9 +57,11 @@ class SoapEndpoint:
             if large:
                 large_requests.done()
 
-    def read(self, raw: bytes, peer: str | None) -> tuple[Outcome | None, InboundCall | None]:
+    def read(self, raw: bytes, peer: str | None,
+             tls_client: PeerCertificate | None = None) -> tuple[Outcome | None, InboundCall | None]:
         """The one reading of a request: envelope, operation, signature, 61968 message, then the
-        guard's decisions on that message. Returns the refusal, or the call to process."""
+        guard's decisions on that message (a TLS client certificate bound like a signer). Returns
+        the refusal, or the call to process."""
         try:
             unwrapped = soap.unwrap(raw, self.limits)
         except MessageError as exc:
@@ -75,13 +79,14 @@ class SoapEndpoint:
                 msg = env.parse(verdict.message, expected_kind(self.service, operation))
             except MessageError as exc:
                 return self.processor.refuse_unparsed(raw, peer, self.service, exc), None
-            self.guard.authorize(self.service, verdict, msg)
+            self.guard.authorize(self.service, verdict, msg, tls_client)
         except SecurityFault as fault:
             body = soap.to_bytes(fault.fault_envelope())
             error = Error(code=fault.code, level="FATAL", reason=fault.reason)
             return self.processor.journal_refusal(raw, peer, body, error, 500), None
         return None, InboundCall(raw, unwrapped.envelope, msg, self.service, operation, peer,
                                  sign=self.guard.signer_for(self.service, verdict, msg),
+                                 tls_client=tls_client,
                                  carrier_ns=etree.QName(unwrapped.operation).namespace,
                                  signer=verdict.signer if verdict.signed else None)
 

@@ -24,6 +24,7 @@ from twisted.web.server import NOT_DONE_YET
 
 from ..message import Error, FaultMessage, Reply, codes, soap
 from ..message import envelope as env
+from .tls import TLS_CLIENT_KEY, client_certificate
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ def environ_for(request, too_large: bool) -> dict:
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
         TOO_LARGE_KEY: too_large,
+        TLS_CLIENT_KEY: client_certificate(request),  # read on the reactor, from the connection
     }
     for name, values in request.requestHeaders.getAllRawHeaders():
         key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
