@@ -23,6 +23,7 @@ from zeep.loader import absolute_location, normalize_location
 from zeep.settings import Settings
 
 from .errors import DiscoveryError
+from .tls import describe_tls_error
 
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
@@ -146,6 +147,8 @@ def _read(fetch, url: str) -> bytes:
         return fetch(url)
     except requests.HTTPError as exc:
         raise _Unavailable(f"HTTP {exc.response.status_code if exc.response is not None else 'error'}") from None
+    except requests.exceptions.SSLError as exc:  # before ConnectionError, of which it is one
+        raise _Unavailable(describe_tls_error(exc)) from None
     except requests.ConnectionError as exc:
         raise _Unavailable(f"connection failed ({str(exc).split(':')[-1].strip() or 'refused'})") from None
     except requests.RequestException as exc:
