@@ -48,8 +48,9 @@ class ServerProcess:
 
 
 def start_server(data_dir: Path, database_url: str | None = None, extra_args=(), env=None,
-                 port: int = 0) -> ServerProcess:
-    args = [sys.executable, "-m", "soapbus", "serve", "--port", str(port), "--data", str(data_dir), *extra_args]
+                 port: int = 0, module: str = "soapbus") -> ServerProcess:
+    """module: what `python -m` runs (a test wrapper such as tests.plugins.crash_server takes the same arguments)."""
+    args = [sys.executable, "-m", module, "serve", "--port", str(port), "--data", str(data_dir), *extra_args]
     if database_url:
         args += ["--database", database_url]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

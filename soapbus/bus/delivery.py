@@ -299,6 +299,8 @@ class DeliveryEngine:
 
     def _recorded(self, held: Held) -> None:
         self.held.pop(held.item.id, None)
+        if held.item.sequence_key is not None:  # its successor in the key may go now, not at the next poll
+            self.reactor.callLater(0, self.kick)
 
     # ------------------------------------------------------------ leases
 
