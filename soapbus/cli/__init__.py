@@ -10,6 +10,7 @@ from .certs import certs
 from .conformance import conformance
 from .db import db
 from .journal import journal
+from .sample import sample
 from .serve import serve
 
 
@@ -21,6 +22,7 @@ def cli() -> None:
 
 cli.add_command(serve)
 cli.add_command(call)
+cli.add_command(sample)
 cli.add_command(certs)
 cli.add_command(subscriptions)
 cli.add_command(outbox)

@@ -1,14 +1,54 @@
-"""Options and helpers shared by the commands."""
+"""Options and helpers shared by the commands.
+
+Where the state lives (`--data`) is resolved the same way by every command, so that `soapbus
+journal list` finds the database `scripts/serve` wrote wherever the shell happens to stand:
+
+1. `--data DIR` when given;
+2. else the environment variable SOAPBUS_DATA;
+3. else, when soapbus runs from a source checkout (the package sits beside `setup.cfg` and
+   `scripts/serve`, an editable install included), the checkout's `var/` — where
+   `scripts/serve` keeps it;
+4. else `./var` in the current folder (an installed wheel has no checkout to point at).
+"""
 from __future__ import annotations
 
+import os
+from functools import cache
 from pathlib import Path
 
 import click
 
 from ..server.config import DEFAULT_PORT, ServerConfig
 
-data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("var"),
-                           show_default=True, help="Folder for the SQLite database and other state.")
+DATA_ENV = "SOAPBUS_DATA"
+
+
+@cache
+def checkout_root() -> Path | None:
+    """The source checkout soapbus runs from, or None for an installed wheel."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "setup.cfg").is_file() and (root / "scripts" / "serve").is_file():
+        return root
+    return None
+
+
+def default_data_dir() -> Path:
+    """Where the state lives when --data is not given (see the module doc)."""
+    from_env = os.environ.get(DATA_ENV)
+    if from_env:
+        return Path(from_env)
+    root = checkout_root()
+    return root / "var" if root is not None else Path("var")
+
+
+def _resolve_data(ctx, param, value: Path | None) -> Path:
+    return value if value is not None else default_data_dir()
+
+
+data_option = click.option(
+    "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None, callback=_resolve_data,
+    help=f"Folder for the SQLite database and other state [default: ${DATA_ENV}, else the checkout's var/ "
+         "when run from a source checkout, else ./var].")
 database_option = click.option("--database", "database_url", envvar="SOAPBUS_DATABASE_URL", default=None,
                                help="SQLAlchemy URL (default: SQLite file in the data folder), "
                                     "e.g. postgresql+psycopg://user@host/db.")
@@ -25,7 +65,8 @@ def open_store(data_dir: Path, database_url: str | None):
     url = config.resolved_database_url()
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         raise click.ClickException(f"no soapbus database at {url.removeprefix('sqlite:///')}; "
-                                   "start the server once with `soapbus serve --data DIR` or give --data/--database")
+                                   "start the server once (`scripts/serve`, or `soapbus serve --data DIR`), "
+                                   f"or say where it keeps its state with --data DIR, ${DATA_ENV} or --database")
     try:
         store = Store(url)
         store.create_schema()
@@ -34,4 +75,15 @@ def open_store(data_dir: Path, database_url: str | None):
     return store
 
 
-__all__ = ["data_option", "database_option", "server_config", "open_store", "DEFAULT_PORT"]
+def did_you_mean(word: str, choices) -> str:
+    """' (did you mean X?)' for the closest choice, case first, then spelling; '' when none is close."""
+    import difflib
+
+    choices = list(choices)
+    by_case = [c for c in choices if c.lower() == word.lower()]
+    close = by_case or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+__all__ = ["data_option", "database_option", "server_config", "open_store", "DEFAULT_PORT", "default_data_dir",
+           "checkout_root", "did_you_mean", "DATA_ENV"]

@@ -2,12 +2,10 @@
 from .callbacks import AsyncResult, CallbackListener
 from .client import Client, Result, Target
 from .data import to_data
-from .tls import ClientTls, InsecureTls, TlsSetupError
 from .discovery import Discovery, Operation, WsdlDiscovery, discover
 from .errors import (DiscoveryError, FailedReply, NotOffered, SecurityError, SoapbusClientError, SoapFaultError,
-                     TransportError)
+                     TransportError, UnverifiedAnswer)
 
 __all__ = ["AsyncResult", "CallbackListener", "Client", "Result", "Target", "to_data", "Discovery", "Operation",
            "WsdlDiscovery", "discover", "DiscoveryError", "FailedReply", "NotOffered", "SecurityError",
-           "SoapbusClientError", "SoapFaultError", "TransportError"]
-__all__ += ["ClientTls", "InsecureTls", "TlsSetupError"]
+           "SoapbusClientError", "SoapFaultError", "TransportError", "UnverifiedAnswer"]

@@ -60,3 +60,11 @@ class NotOffered(SoapbusClientError):
 
 class DiscoveryError(TransportError):
     """A target's WSDL could not be read: unreachable, not a WSDL, or a schema it imports is missing."""
+
+
+class UnverifiedAnswer(UserWarning):
+    """An answer carried a WS-Security signature that was not checked: the client was given no `trust=`.
+
+    Issued with `warnings.warn` once per answer; give `trust=` (a soapbus.security.TrustStore) to have
+    answers verified, or filter the warning where unverified answers are acceptable.
+    """
