@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from .tls_options import client_tls_options, take_client_tls
+
 PEM = click.Path(dir_okay=False, path_type=Path)
 
 
@@ -73,9 +75,10 @@ def _variables(pairs) -> dict:
 @click.option("--min-checks", default=1, show_default=True, type=click.IntRange(0),
               help="Exit 3 when fewer checks than this were judged (passed or failed).")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the operations discovered in the WSDLs.")
+@client_tls_options
 def run_command(targets, endpoints, schema_dirs, suites, client_cert, client_key, key_password, trust, source,
                 callback_host, subscribed,
-                variables, timeout, report_dir, payloads, min_checks, verbose):
+                variables, timeout, report_dir, payloads, min_checks, verbose, **tls_options):
     """Run conformance suites against TARGETs and write the reports.
 
     Exit status: 0 every judged check passed (and at least --min-checks were judged), 1 a check
@@ -90,13 +93,14 @@ def run_command(targets, endpoints, schema_dirs, suites, client_cert, client_key
     if subscribed and not callback_host:
         click.echo("note: --subscribed without --callback-host: the listener port changes each run, so the "
                    "subscription must name the port chosen now", err=True)
+    tls = take_client_tls(tls_options)  # https targets: CA, client certificate (mutual TLS), --insecure
     progress = TerminalProgress(verbose=verbose)
     try:
         result = run(list(targets), list(suites) or None, client_cert=client_cert, client_key=client_key,
                      key_password=key_password, trust=trust, source=source, callback_host=callback_host,
                      subscribed=subscribed, variables=_variables(variables), timeout=timeout, progress=progress,
                      schema_dirs=[str(d) for d in schema_dirs], endpoints=list(endpoints),
-                     payloads=_payloads(payloads), min_checks=min_checks)
+                     payloads=_payloads(payloads), min_checks=min_checks, tls=tls)
         paths = write_reports(result, report_dir)
     except ConformanceError as exc:
         raise CannotStart(str(exc)) from None

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from requests.adapters import HTTPAdapter
 from zeep.transports import Transport
 
 from ..security.pem import KeyPair, PemError, load_certificates
@@ -95,9 +96,14 @@ class ClientTls:
 
     def session(self) -> requests.Session:
         """A requests Session making every https call with this setting."""
-        session = _TlsSession()
+        return self.apply(requests.Session())
+
+    def apply(self, session: requests.Session) -> requests.Session:
+        """Make `session`'s https calls with this setting (urllib3 2 offers TLS 1.2 at least and checks
+        the host name); its hooks and everything else stay as they are."""
         session.verify = self.verify
-        session.cert = self.cert  # urllib3 2 offers TLS 1.2 at least and checks the host name
+        session.cert = self.cert
+        session.mount("https://", _TlsAdapter(self))
         if self.insecure:
             from urllib3.exceptions import InsecureRequestWarning  # noqa: PLC0415
 
@@ -106,15 +112,18 @@ class ClientTls:
         return session
 
 
-class _TlsSession(requests.Session):
-    """A Session whose own `verify` holds even where REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE is set:
-    requests lets those replace a session's verify whenever a call does not pass its own."""
+class _TlsAdapter(HTTPAdapter):
+    """Every https request through it is made with one ClientTls, whatever the session or the
+    environment say: requests lets REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE replace a session's
+    `verify` whenever a call does not pass its own, as zeep's calls do not."""
 
-    def merge_environment_settings(self, url, proxies, stream, verify, cert):
-        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        if verify is None:
-            settings["verify"] = self.verify
-        return settings
+    def __init__(self, tls: ClientTls):
+        super().__init__()
+        self.tls = tls
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        return super().send(request, stream=stream, timeout=timeout, verify=self.tls.verify, cert=self.tls.cert,
+                            proxies=proxies)
 
 
 _transports: dict[tuple, Transport] = {}

@@ -4,6 +4,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import requests
+
+from ..client.tls import ClientTls, transport_for
 from . import suites as suite_files
 from .errors import ConformanceError
 from .keys import KeyMaterial
@@ -32,7 +35,7 @@ def run(targets, suites=None, *, client_cert=None, client_key=None, trust=None, 
         source: str = DEFAULT_SOURCE, callback_host: str | None = None, subscribed: bool = False,
         variables: dict | None = None, timeout: float = 30, progress: Progress | None = None,
         listener: Listener | None = None, schema_dirs=(), endpoints=(), payloads: dict | None = None,
-        min_checks: int = 1) -> RunResult:
+        min_checks: int = 1, tls: ClientTls | None = None) -> RunResult:
     """Run suites (names or paths; default: every shipped server suite) against the targets.
 
     targets: endpoint URLs or WSDL URLs/files (typed per noun or generic). schema_dirs: folders
@@ -40,6 +43,8 @@ def run(targets, suites=None, *, client_cert=None, client_key=None, trust=None, 
     that is not their soap:address (one for all, or one per target). payloads: noun -> file of a
     document of that noun, used instead of a shipped template or one generated from the schema.
     min_checks: a run that judged fewer checks ends with exit code 3 (`RunResult.exit_code`).
+    tls: how https targets are reached (CA, client certificate for mutual TLS, or insecure), for the
+    WSDLs, their schemas and every request; None: the system's trust store, no client certificate.
     Raises ConformanceError (with a message for a person) for a bad suite, target or key material.
     """
     if isinstance(targets, str):
@@ -47,9 +52,12 @@ def run(targets, suites=None, *, client_cert=None, client_key=None, trust=None, 
     progress = progress or Progress()
     loaded = load_suites(list(suites) if suites else None)
     keys = KeyMaterial.load(client_cert, client_key, trust, key_password)
-    found = Targets(list(targets), timeout=timeout, schema_dirs=schema_dirs, endpoints=endpoints)
+    session = tls.session() if tls is not None else requests.Session()
+    found = Targets(list(targets), timeout=timeout, schema_dirs=schema_dirs, endpoints=endpoints,
+                    transport=transport_for(tls, timeout) if tls is not None else None)
     sources = Payloads({str(k): Path(v) for k, v in (payloads or {}).items()},
-                       [wsdl_location(t) for t in found.locations], timeout, schema_dirs=[str(d) for d in schema_dirs])
+                       [wsdl_location(t) for t in found.locations], timeout, schema_dirs=[str(d) for d in schema_dirs],
+                       session=session)
     own_listener = listener is None
     if own_listener:
         if callback_host:
@@ -62,7 +70,8 @@ def run(targets, suites=None, *, client_cert=None, client_key=None, trust=None, 
             listener = Listener().start()
     started = datetime.now(timezone.utc)
     try:
-        ctx = RunContext(found, keys, listener, subscribed, source, timeout, dict(variables or {}), sources)
+        ctx = RunContext(found, keys, listener, subscribed, source, timeout, dict(variables or {}), sources,
+                         session=session)
         progress.run_start(found, loaded)
         checks = []
         for suite in loaded:

@@ -15,6 +15,7 @@ import requests
 from lxml import etree
 
 from .. import message as m
+from ..client.tls import describe_tls_error
 from ..message import MessageError, namespaces, shapes, soap
 
 MSG = namespaces.MSG
@@ -170,6 +171,9 @@ def _soap_version(body: bytes) -> str:
 
 
 def _transport_reason(exc: requests.RequestException) -> str:
+    tls = describe_tls_error(exc)
+    if tls is not None:  # an SSLError is a ConnectionError too; say what to do about it
+        return tls
     text = str(exc)
     if isinstance(exc, requests.ConnectionError):
         return f"connection failed ({text.split(':')[-1].strip() or 'refused'})"

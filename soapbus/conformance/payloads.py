@@ -49,6 +49,7 @@ class Payloads:
     timeout: float = 30
     notes: list[str] = field(default_factory=list)
     schema_dirs: list[str] = field(default_factory=list)  # where an import that cannot be fetched is looked for
+    session: requests.Session | None = None  # what http(s) schemas are fetched with (the run's HTTPS settings)
 
     def __post_init__(self):
         self._target: SchemaSet | None = None
@@ -93,7 +94,7 @@ class Payloads:
     def _fetch(self, location: str) -> bytes:
         try:
             if location.lower().startswith(("http://", "https://")):
-                resp = requests.get(location, timeout=self.timeout)
+                resp = (self.session or requests).get(location, timeout=self.timeout)
                 resp.raise_for_status()
                 return resp.content
             path = location[len("file://"):] if location.startswith("file://") else location

@@ -53,13 +53,14 @@ def route_for(op: Operation) -> Route:
 
 class Targets:
     def __init__(self, locations: list[str], timeout: float = 30, schema_dirs: Sequence[str] = (),
-                 endpoints: Sequence[str] = ()):
+                 endpoints: Sequence[str] = (), transport=None):
+        """transport: the zeep Transport WSDLs are fetched with (client.tls.transport_for: HTTPS settings)."""
         if not locations:
             raise TargetError("give at least one --target (an endpoint URL or a WSDL URL)")
         self.locations = list(locations)
         try:
             self.discovery: Discovery = discover(self.locations, timeout=timeout, schema_dirs=schema_dirs,
-                                                 endpoints=list(endpoints))
+                                                 endpoints=list(endpoints), transport=transport)
         except SoapbusClientError as exc:
             raise TargetError(f"target {_which(exc, self.locations)}: {exc}") from None
         for found in self.discovery.targets:
