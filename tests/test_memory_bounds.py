@@ -142,10 +142,12 @@ def test_a_large_parsed_request_gives_its_memory_back(server):
     start = status_kib(pid, "VmRSS")
     round_of_four()
     rss_before = status_kib(pid, "VmRSS")
-    round_of_four()
+    kept = []  # after each further round; the least of three, so that unrelated growth in one round
+    for _ in range(3):  # (a page cache, a log buffer) cannot decide it
+        round_of_four()
+        kept.append((status_kib(pid, "VmRSS") - rss_before) / 1024)
     peak_growth = (status_kib(pid, "VmHWM") - start) / 1024
-    kept = (status_kib(pid, "VmRSS") - rss_before) / 1024
     print(f"4 x 95,000 elements parsed at once: peak {peak_growth:.0f} MiB over the start, "
-          f"{kept:.0f} MiB kept after a second round")
+          f"{', '.join(f'{k:.0f}' for k in kept)} MiB kept after each further round")
     assert peak_growth > 15, "the control: such requests do build large trees"
-    assert kept < 12, f"{kept:.0f} MiB of RSS kept after the requests were answered"
+    assert min(kept) < 12, f"{min(kept):.0f} MiB of RSS kept after the requests were answered"
