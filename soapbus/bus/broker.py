@@ -52,10 +52,17 @@ def check_url(url: str) -> pika.URLParameters:
 
 
 class BrokerRelay:
-    def __init__(self, reactor, url: str, timeout: float = 10.0):
+    def __init__(self, reactor, url: str, timeout: float = 10.0, tls_policy=None):
+        """tls_policy: bus.tls.DestinationTlsPolicy, for amqps:// (its CA and client certificate for
+        the broker's origin, else the defaults); pika's own TLS settings do not reach a Twisted transport."""
         self.reactor = reactor
         self.parameters = check_url(url)
-        self.safe_url = f"amqp://{self.parameters.host}:{self.parameters.port}{'/' + self.parameters.virtual_host}"
+        self.tls = None  # the client connection creator of an amqps:// broker
+        if self.parameters.ssl_options is not None:
+            if tls_policy is None:
+                raise ValueError("amqps:// needs TLS support (pyOpenSSL: pip install 'Twisted[tls]')")
+            self.tls = tls_policy.creator_for("amqps", self.parameters.host, self.parameters.port)
+        self.safe_url = f"{'amqps' if self.tls is not None else 'amqp'}://{self.parameters.host}:{self.parameters.port}{'/' + self.parameters.virtual_host}"
         self.timeout = timeout
         self.channel = None
         self.connection = None
@@ -77,7 +84,10 @@ class BrokerRelay:
 
     def _connect(self) -> None:
         creator = protocol.ClientCreator(self.reactor, TwistedProtocolConnection, self.parameters)
-        d = creator.connectTCP(self.parameters.host, self.parameters.port, timeout=self.timeout)
+        if self.tls is not None:  # amqps://: TLS to the broker, its certificate checked against its host name
+            d = creator.connectSSL(self.parameters.host, self.parameters.port, self.tls, timeout=self.timeout)
+        else:
+            d = creator.connectTCP(self.parameters.host, self.parameters.port, timeout=self.timeout)
         d.addCallback(lambda conn: conn.ready.addCallback(lambda _: conn))
         d.addCallback(self._open_channel)
         d.addErrback(self._lost)

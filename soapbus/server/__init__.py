@@ -95,7 +95,7 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
     site = build_site(reactor, threadpool, processor, config.max_body_bytes, guard, database)
     edge = edge_limits(config)
     port, tls_port = _listen(reactor, config, listening_factory(site, edge, reactor), tls_options)
-    broker = _broker(reactor, threadpool, store, config)
+    broker = _broker(reactor, threadpool, store, config, outbound_tls)
     delivery = DeliveryEngine(reactor, threadpool, store, config.delivery, signer=guard.outbound_signer(),
                               interval=config.delivery_interval, available=database.is_ready, broker=broker,
                               tls_policy=outbound_tls)
@@ -149,14 +149,14 @@ def _listen(reactor, config: ServerConfig, factory, tls_options):
     return port, tls_port
 
 
-def _broker(reactor, threadpool, store: Store, config: ServerConfig):
+def _broker(reactor, threadpool, store: Store, config: ServerConfig, tls_policy=None):
     """The RabbitMQ relay of --broker (connecting in the background), or None."""
     if not config.broker_url:
         return None
     from ..bus.broker import BrokerRelay, keep_events_subscribed
 
     try:
-        relay = BrokerRelay(reactor, config.broker_url, timeout=config.delivery.timeout)
+        relay = BrokerRelay(reactor, config.broker_url, timeout=config.delivery.timeout, tls_policy=tls_policy)
     except ValueError as exc:
         raise StartupError(f"--broker: {exc}") from None
     relay.start()
