@@ -115,6 +115,7 @@ def build_site(reactor, threadpool, processor, max_body_bytes: int, guard, datab
     from . import spyne_app
     from .health import health_resource
     from .outage import OutageGate
+    from .rest import rest_resource
 
     root = Directory()
     root.putChild(b"", DiscoveryPage())
@@ -125,6 +126,7 @@ def build_site(reactor, threadpool, processor, max_body_bytes: int, guard, datab
     schemas.contentTypes = {".xsd": "text/xml"}
     root.putChild(b"xsd", schemas)
     root.putChild(b"admin", admin_resource(reactor, threadpool, processor.store))
+    root.putChild(b"rest", rest_resource(reactor, threadpool, processor, guard, max_body_bytes, database))
     if database is not None:
         root.putChild(b"health", health_resource(database))
     soap_dir = Directory()
