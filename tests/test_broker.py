@@ -28,7 +28,10 @@ class Consumer:
     """A test-side queue (exclusive, auto-deleted) bound to an exchange, read with basic_get."""
 
     def __init__(self, exchange: str | None = None, binding: str = "#", queue: str | None = None):
-        pika = pytest.importorskip("pika")
+        try:
+            import pika
+        except ImportError:
+            skip_or_fail("the RabbitMQ client pika is not installed (pip install -c constraints.txt pika)")
         try:
             self.connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
         except Exception as exc:  # noqa: BLE001 - any failure to reach it means the same to the test

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import logging
 
-import pika
-from pika.adapters.twisted_connection import TwistedProtocolConnection
 from twisted.internet import defer, protocol
 
 from ..store import OutboxItem
@@ -41,8 +39,19 @@ def routing_key(item: OutboxItem) -> str:
     return f"{item.noun or 'Unknown'}.{item.verb or 'unknown'}"
 
 
-def check_url(url: str) -> pika.URLParameters:
-    """The broker URL's parameters, or ValueError naming what is wrong with it."""
+def _pika():
+    """pika, imported only when a broker is configured (ValueError saying how to get it otherwise)."""
+    try:
+        import pika
+        from pika.adapters.twisted_connection import TwistedProtocolConnection  # noqa: F401 - checked here
+    except ImportError:
+        raise ValueError("the RabbitMQ client pika is not installed: pip install pika") from None
+    return pika
+
+
+def check_url(url: str):
+    """The broker URL's parameters (pika.URLParameters), or ValueError naming what is wrong with it."""
+    pika = _pika()
     if not url.startswith(("amqp://", "amqps://")):
         raise ValueError(f"{url!r} is not an AMQP URL: give amqp://user:password@host:5672/vhost")
     try:
@@ -83,6 +92,8 @@ class BrokerRelay:
             self.connection.close()
 
     def _connect(self) -> None:
+        from pika.adapters.twisted_connection import TwistedProtocolConnection
+
         creator = protocol.ClientCreator(self.reactor, TwistedProtocolConnection, self.parameters)
         if self.tls is not None:  # amqps://: TLS to the broker, its certificate checked against its host name
             d = creator.connectSSL(self.parameters.host, self.parameters.port, self.tls, timeout=self.timeout)
@@ -140,7 +151,7 @@ class BrokerRelay:
     @defer.inlineCallbacks
     def _publish(self, channel, item: OutboxItem, body: bytes):
         scheme, _, name = item.destination.partition(":")
-        properties = pika.BasicProperties(
+        properties = _pika().BasicProperties(
             content_type="text/xml; charset=utf-8", delivery_mode=2, message_id=item.message_id,
             correlation_id=item.correlation_id, type=item.kind,
             headers={"SOAPAction": item.soap_action or "", "noun": item.noun or "", "verb": item.verb or ""})
