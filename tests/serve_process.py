@@ -49,3 +49,19 @@ def run_to_exit(args: list[str], cwd: Path, timeout: float = 60) -> subprocess.C
     """Run `python -m soapbus <args>` in `cwd` to its end (for a server that must refuse to start)."""
     return subprocess.run([sys.executable, "-m", "soapbus", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout)
+
+
+def log_after(server: ServerProcess, needle: str, until: str = "", timeout: float = 10) -> str:
+    """The server's output after `needle`, once it holds a match of the regular expression `until`
+    (its log is read by another thread, which may not yet have the lines the server wrote before
+    answering); AssertionError naming what never came."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = server.log_text()
+        after = text.split(needle, 1)[1] if needle in text else None
+        if after is not None and re.search(until, after, re.S):
+            return after
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{needle!r} followed by {until!r} never appeared in the server's output:\n"
+                                 f"{text[-3000:]}")
+        time.sleep(0.05)

@@ -9,9 +9,8 @@ handler, in the middle of a transaction. Every other create is stored as the bui
 import os
 import socket
 
-from soapbus.message import ok
+from soapbus.handlers import HandlerRequest, HandlerResult, ok, registry
 from soapbus.profiles import objects
-from soapbus.server.handlers import HandlerRequest, HandlerResult, registry
 
 CUT_PREFIX = "CUT-"
 _already_cut: set[str] = set()
@@ -26,7 +25,7 @@ def create_while_the_database_dies(req: HandlerRequest) -> HandlerResult:
                 _already_cut.add(ref.key)
                 _cut_the_database_off()
             req.uow.object_insert(req.noun.name, ref.key, req.noun.item, objects.serialize(item))
-    return HandlerResult(ok())
+    return ok()
 
 
 def _cut_the_database_off() -> None:

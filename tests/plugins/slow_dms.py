@@ -5,9 +5,8 @@ back-end call, and records what it was sent through the request's unit of work.
 """
 import time
 
-from soapbus.message import ok
+from soapbus.handlers import HandlerRequest, HandlerResult, ok, registry
 from soapbus.profiles import objects
-from soapbus.server.handlers import HandlerRequest, HandlerResult, registry
 
 SLOW_SECONDS = 2.0
 
@@ -19,7 +18,7 @@ def send_to_head_end(req: HandlerRequest) -> HandlerResult:
         for item in objects.items(req.noun, doc):
             ref = objects.identify(req.noun, item)
             req.uow.object_insert(req.noun.name, ref.key, req.noun.item, objects.serialize(item))
-    return HandlerResult(ok())
+    return ok()
 
 
 @registry.handles("EndDeviceControls", "cancel")
