@@ -40,7 +40,8 @@ def unsubscribe(server_url: str, sub_id) -> None:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
-    proc = start_server(tmp_path_factory.mktemp("conformance"), extra_args=["--page-size", "3"])
+    # the outage suite judges soapbus's outage rules, which run only when switched on
+    proc = start_server(tmp_path_factory.mktemp("conformance"), extra_args=["--page-size", "3", "--rules", "outage"])
     yield proc
     proc.stop()
 
