@@ -8,7 +8,8 @@ TLS settings of each new connection. What it gets:
   (`--delivery-tls-ca FILE`), else the system's trust store; and its host name or IP address
   checked against the certificate's subjectAltName;
 * a client certificate (mutual TLS) when one is configured for the origin or by default
-  (`--delivery-tls-cert FILE --delivery-tls-key FILE`);
+  (`--delivery-tls-cert FILE --delivery-tls-key FILE`); what an origin's setting leaves out
+  (its CA, or its certificate and key) comes from the defaults;
 * TLS 1.2 or 1.3 only.
 
 The message broker (`--broker amqps://...`, bus/broker.py) is reached through the same policy
@@ -50,6 +51,12 @@ class DestinationTls:
         if self.key_file is not None and self.cert_file is None:
             raise OutboundTlsError(f"a client key ({self.key_file}) without its certificate: give cert= too")
 
+    def over(self, default: "DestinationTls") -> "DestinationTls":
+        """This origin's settings, what it leaves out taken from `default`."""
+        if self.cert_file is not None:
+            return DestinationTls(self.ca_file or default.ca_file, self.cert_file, self.key_file)
+        return DestinationTls(self.ca_file or default.ca_file, default.cert_file, default.key_file)
+
 
 @dataclass(frozen=True)
 class OutboundTls:
@@ -57,8 +64,10 @@ class OutboundTls:
     origins: tuple[tuple[str, DestinationTls], ...] = ()  # ("https://host:port", its settings)
 
     def for_origin(self, host: str, port: int, scheme: str = "https") -> DestinationTls:
+        """The settings of `scheme://host:port`: its own over the defaults, or the defaults."""
         wanted = f"{scheme}://{host.lower()}:{port}"
-        return next((settings for origin, settings in self.origins if origin == wanted), self.default)
+        own = next((settings for origin, settings in self.origins if origin == wanted), None)
+        return own.over(self.default) if own is not None else self.default
 
 
 DEFAULT_PORTS = {"https": 443, "amqps": 5671}  # the schemes soapbus speaks TLS on as a client
@@ -129,8 +138,9 @@ class DestinationTlsPolicy:
             raise OutboundTlsError("https deliveries need pyOpenSSL, which is not installed: "
                                    "pip install 'Twisted[tls]'") from None
         self._ssl, self._crypto = ssl, crypto
-        self._loaded = {settings: self._load(settings, origin)
-                        for origin, settings in (("default", self.config.default), *self.config.origins)}
+        self._loaded = {settings: self._load(settings, origin) for origin, settings in
+                        (("default", self.config.default),
+                         *((origin, own.over(self.config.default)) for origin, own in self.config.origins))}
         self._creators: dict[tuple[str, str, int], object] = {}
 
     def creatorForNetloc(self, hostname: bytes, port: int):  # noqa: N802 - Twisted's interface

@@ -16,6 +16,7 @@ from .call_support import (EXIT_FAULT, EXIT_TRANSPORT, EXIT_USAGE, CallTransport
                            OutputFormat, exit_code_for, fault_line, load_credentials, pretty, render, summary,
                            transport_hint)
 from .common import did_you_mean
+from .tls_options import client_tls_options, take_client_tls
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -59,9 +60,11 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--output", "output", type=OutputFormat(), default="xml", show_default=True,
               help="What goes to stdout: the answer envelope (xml), its result, errors, ids and data (json), "
                    "or the values an XPath selects, namespaces ignored (xpath://MeterReading/mRID).")
+# -- HTTPS
+@client_tls_options
 def call(target, message_file, verb, noun, ids, payload_file, compress, timeout, endpoints, schema_dirs,
          source, message_id, correlation_id, context, reply_address, ack_required, asynchronous, listen,
-         certs_dir, cert, key, key_password, trust, show, output):
+         certs_dir, cert, key, key_password, trust, show, output, **tls_options):
     """Send a message to TARGET (endpoint URLs or WSDLs) and print the answer.
 
     \b
@@ -80,7 +83,7 @@ def call(target, message_file, verb, noun, ids, payload_file, compress, timeout,
     header_fields = {k: v for k, v in (("message_id", message_id), ("correlation_id", correlation_id),
                                        ("context", context), ("reply_address", reply_address),
                                        ("ack_required", True if ack_required else None)) if v is not None}
-    exchange = Exchange()
+    exchange = Exchange(tls=take_client_tls(tls_options))  # https: CA, client certificate, --insecure
     try:
         if message_file is not None and _is_envelope(message_file):
             code = _send_envelope(target, message_file, credentials, exchange, timeout, output)
@@ -239,6 +242,7 @@ def _send_envelope(target, path: Path, credentials, exchange, timeout, output) -
     import requests
 
     from ..client import Result
+    from ..client.tls import describe_tls_error
     from ..security import sign_envelope
 
     url = target[0]
@@ -254,7 +258,8 @@ def _send_envelope(target, path: Path, credentials, exchange, timeout, output) -
     try:
         resp = exchange.session().post(url, data=raw, headers=headers, timeout=timeout)
     except requests.RequestException as exc:
-        raise CallTransportError(transport_hint(url, f"cannot reach {url}: {exc}")) from None
+        raise CallTransportError(transport_hint(url, f"cannot reach {url}: {describe_tls_error(exc) or exc}")) \
+            from None
     if "xml" not in resp.headers.get("Content-Type", ""):
         raise CallTransportError(f"{url} answered HTTP {resp.status_code} "
                                  f"{resp.headers.get('Content-Type') or 'with no content type'}, not SOAP")

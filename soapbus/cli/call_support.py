@@ -108,6 +108,7 @@ class Exchange:
     """The POSTs of one call, recorded by a requests response hook: exact bytes both ways."""
 
     posts: list = field(default_factory=list)  # requests.Response objects
+    tls: object | None = None  # client.tls.ClientTls: how https targets are reached (None: the system's trust)
 
     def hook(self, response, *args, **kwargs):
         if response.request.method == "POST":
@@ -119,7 +120,7 @@ class Exchange:
 
         session = requests.Session()
         session.hooks["response"].append(self.hook)
-        return session
+        return self.tls.apply(session) if self.tls is not None else session
 
     def show(self) -> None:
         """The request and the answer, pretty, on stderr (stdout keeps the --output)."""

@@ -13,6 +13,7 @@ urllib3 (2.x), which offers TLS 1.2 at least.
 """
 from __future__ import annotations
 
+import re
 import threading
 import warnings
 from dataclasses import dataclass
@@ -164,11 +165,12 @@ def describe_tls_error(exc: BaseException) -> str | None:
 
 
 def _alert(text: str) -> str:
-    """OpenSSL's reason out of requests' nested message."""
-    for marker in ("SSLError(SSLError(", "SSLError("):
-        if marker in text:
-            text = text.split(marker, 1)[1]
-    return text.split("(_ssl.c")[0].strip(" ,'\"()0123456789[]") or text
+    """OpenSSL's reason out of requests' nested message ("[SSL: CODE] reason (_ssl.c:...)")."""
+    found = re.search(r"\[SSL: [A-Z0-9_]+\] ([^(]+?)\s*\(_ssl", text)
+    if found:
+        return found.group(1).strip()
+    found = re.search(r"\[SSL: ([A-Z0-9_]+)\]", text)
+    return found.group(1).lower().replace("_", " ") if found else text
 
 
 __all__ = ["ClientTls", "TlsSetupError", "InsecureTls", "transport_for", "describe_tls_error", "INSECURE_WARNING"]
