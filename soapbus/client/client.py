@@ -30,6 +30,7 @@ from ..security import SecurityFault, Verifier, sign_envelope
 from ..security import ns as wss_ns
 from . import discovery
 from .discovery import Discovery, Operation, shared_transport
+from .tls import ClientTls, describe_tls_error, transport_for
 from .errors import (FailedReply, NotOffered, SecurityError, SoapbusClientError, SoapFaultError, TransportError,
                      UnverifiedAnswer)
 
@@ -129,13 +130,19 @@ class Client:
     endpoint: where to send instead of the WSDLs' soap:address (one URL for all WSDLs, or one
     per WSDL in order). schema_dirs: folders of XSD files that the WSDLs' imports are resolved
     from first (by namespace, then by file name). `client.discovery` records what was found.
+
+    HTTPS: verify= True (the system's trust store, the default), a CA bundle (PEM path) the
+    server's certificate must chain to, or False (no verification: warned loudly, for test
+    endpoints only); client_cert= a PEM holding certificate and key, or (certificate, key), for
+    endpoints demanding mutual TLS. Files are read here (TlsSetupError names a bad one).
     """
 
     def __init__(self, *wsdls: str, source: str | None = None, context: str | None = None,
                  user: m.User | None = None, timeout: float = 30, session: requests.Session | None = None,
                  plugins=(), wsse=None, raise_on_failed: bool = True, transport: Transport | None = None,
                  signing_key=None, trust=None, policy=None, key_reference: str = "bst", algorithm: str | None = None,
-                 endpoint: str | Sequence[str] | None = None, schema_dirs: Sequence[str] = ()):
+                 endpoint: str | Sequence[str] | None = None, schema_dirs: Sequence[str] = (),
+                 verify: bool | str | None = None, client_cert: str | tuple[str, str] | None = None):
         if not wsdls:
             raise ValueError("give at least one WSDL URL, WSDL file or endpoint URL")
         self.source = source
@@ -147,6 +154,12 @@ class Client:
         self.verifier = Verifier(trust, policy) if trust is not None else None
         self.user = user
         self.raise_on_failed = raise_on_failed
+        tls = ClientTls.of(verify, client_cert)
+        if tls is not None and (transport is not None or session is not None):
+            raise ValueError("give verify=/client_cert=, or a session= or transport= of your own with TLS set on "
+                             "it, not both")
+        if tls is not None:
+            transport = transport_for(tls, timeout)
         if transport is None:
             transport = (shared_transport(timeout) if session is None else
                          Transport(cache=discovery._wsdl_cache, timeout=timeout, operation_timeout=timeout,
@@ -266,7 +279,7 @@ class Client:
         try:
             response = target.client.transport.post_xml(target.address, envelope, headers)
         except requests.RequestException as exc:
-            raise TransportError(f"cannot reach {target.address}: {exc}") from None
+            raise TransportError(f"cannot reach {target.address}: {describe_tls_error(exc) or exc}") from None
         return self._read(target, response)
 
     def _read(self, target: Target, response) -> Result:
