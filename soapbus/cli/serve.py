@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
+import os
+import sys
+from pathlib import Path
 
 import click
 
@@ -78,10 +80,19 @@ from .tls_options import serve_tls_options, take_serve_tls
 @serve_tls_options
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+# -- operating it: log format, the console, metrics (issue 12)
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one JSON object per line, with the MessageID and CorrelationID of the request it is about.")
+@click.option("--console-token", envvar="SOAPBUS_CONSOLE_TOKEN", default=None, metavar="TOKEN",
+              help="Let callers on other machines use the console (/console/) when they present TOKEN "
+                   "[default: none; the console answers this machine only]. Also $SOAPBUS_CONSOLE_TOKEN.")
+@click.option("--reports", "reports_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              metavar="DIR", help="Conformance report folders the console lists [default: DATA/reports].")
 def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes, max_inflated_bytes, max_elements, max_depth,
           handler_modules, rule_sets, page_size, max_items,
           delivery_budget, destination_budgets, delivery_base_delay, delivery_max_delay, delivery_timeout,
-          delivery_concurrency, delivery_lease, probe_every, forward_timeout, thread_pool_size, broker_url, request_deadline, idle_timeout, max_connections, log_level, **security):
+          delivery_concurrency, delivery_lease, probe_every, forward_timeout, thread_pool_size, broker_url, request_deadline, idle_timeout, max_connections, log_level,
+          log_format, console_token, reports_dir, **security):
     """Start the SOAP endpoints (SQLite in the data folder unless --database is given).
 
     I1 and I9 require WS-Security signed requests and sign their answers: give the server a
@@ -89,7 +100,11 @@ def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes
     """
     from ..server import StartupError, run
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from ..server import logformat
+
+    logformat.configure(log_level, log_format)
+    if handler_modules and os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # --handlers mydms.handlers finds the module where the command is run
     listening = take_serve_tls(security)  # HTTPS, mutual TLS and deliveries' TLS; the rest is security
     security_settings = dataclasses.replace(security_config(**security), bind_tls_clients=listening.bind_tls_clients)
     config = server_config(data_dir, database_url, upgrade_db=upgrade_db, host=host, port=port, source=source,
@@ -103,7 +118,7 @@ def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes
                            forward_timeout=forward_timeout, thread_pool_size=thread_pool_size, broker_url=broker_url,
                            request_deadline=request_deadline, idle_timeout=idle_timeout, max_connections=max_connections,
                            http=listening.http, tls=listening.tls, delivery_tls=listening.delivery_tls,
-                           security=security_settings)
+                           security=security_settings, console_token=console_token, reports_dir=reports_dir)
 
     def announce(running):
         if running.http_url is not None:
@@ -117,6 +132,8 @@ def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes
             click.echo(f"  WSDL: {running.url}/wsdl/{service}.wsdl")
         click.echo(f"  database: {config.resolved_database_url()}")
         click.echo(f"  health: {running.url}/health/live  {running.url}/health/ready")
+        click.echo(f"  console: {running.url}/console/ ({'this machine, or with the console token' if console_token else 'this machine only'}); "
+                   f"metrics: {running.url}/metrics")
         not_ready = running.database.not_ready_reason() if running.database is not None else None
         if not_ready:  # serving anyway; the schema is created when the database answers
             click.echo(f"  database NOT READY: {not_ready} ({running.database.detail()}); "

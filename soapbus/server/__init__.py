@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from dataclasses import dataclass
 
 from ..bus.delivery import DeliveryEngine
@@ -15,7 +16,9 @@ from .config import ServerConfig
 from .connections import EdgeLimits, default_max_connections, listening_factory
 from .guard import Guard, SecurityConfig
 from ..handlers import HandlerRegistry, HandlerRequest, HandlerResult, registry
+from .console import ConsoleSettings
 from .health import DatabaseWatch
+from .metrics import Metrics
 from .patterns import PatternConfig
 from .pipeline import Processor
 from .plugins import PluginError, handler_table
@@ -92,7 +95,11 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
     for problem in guard.check_ready():
         log.warning("signed interfaces %s will refuse requests: %s",
                     ", ".join(sorted(config.security.signed_interfaces)), problem)
-    site = build_site(reactor, threadpool, processor, config.max_body_bytes, guard, database)
+    metrics = Metrics()  # /metrics: counted and timed from outside the pipeline (server/metrics.py)
+    metrics.instrument(processor, guard)
+    console = ConsoleSettings(config.console_token, config.reports_dir or Path(config.data_dir) / "reports")
+    site = build_site(reactor, threadpool, processor, config.max_body_bytes, guard, database,
+                      metrics=metrics, console=console)
     edge = edge_limits(config)
     port, tls_port = _listen(reactor, config, listening_factory(site, edge, reactor), tls_options)
     broker = _broker(reactor, threadpool, store, config, outbound_tls)
@@ -101,6 +108,7 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
                               tls_policy=outbound_tls)
     processor.delivery = delivery  # forwarded requests are tried at once, on the reactor
     processor.forward_timeout = config.forward_timeout
+    metrics.watch_delivery(delivery)
     delivery.start()
     database.start(reactor, threadpool)
     return Running(config, store, processor, port, delivery, edge, database, tls_port)

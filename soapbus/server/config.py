@@ -47,6 +47,11 @@ class ServerConfig:
     request_deadline: float = 30.0
     idle_timeout: float = 15.0
     max_connections: int | None = None
+    # The operator console at /console/ (server/console.py): loopback callers only, unless a token is
+    # set that others then present; it lists the conformance reports under reports_dir (default:
+    # <data_dir>/reports).
+    console_token: str | None = None
+    reports_dir: Path | None = None
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -109,9 +109,11 @@ class EndpointsJson(resource.Resource):
         return json.dumps(endpoint_listing(base_url(request)), indent=2).encode("utf-8")
 
 
-def build_site(reactor, threadpool, processor, max_body_bytes: int, guard, database=None) -> server.Site:
+def build_site(reactor, threadpool, processor, max_body_bytes: int, guard, database=None, *,
+               metrics=None, console=None) -> server.Site:
     """database: the server's DatabaseWatch (server.health): /health, and the 5.2 gate in front of
-    every SOAP endpoint while the database is away (server.outage)."""
+    every SOAP endpoint while the database is away (server.outage). metrics: server.metrics.Metrics
+    for /metrics; console: server.console.ConsoleSettings for /console/."""
     from . import spyne_app
     from .health import health_resource
     from .outage import OutageGate
@@ -129,6 +131,12 @@ def build_site(reactor, threadpool, processor, max_body_bytes: int, guard, datab
     root.putChild(b"rest", rest_resource(reactor, threadpool, processor, guard, max_body_bytes, database))
     if database is not None:
         root.putChild(b"health", health_resource(database))
+    if metrics is not None:
+        root.putChild(b"metrics", metrics.resource(reactor, threadpool, processor.store))
+    if console is not None:
+        from .console import ConsoleResource
+
+        root.putChild(b"console", ConsoleResource(reactor, threadpool, processor.store, console))
     soap_dir = Directory()
     root.putChild(b"soap", soap_dir)
     for svc in services():

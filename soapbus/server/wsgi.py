@@ -15,7 +15,9 @@ from ..message import envelope as env
 from ..profiles import Service
 from ..security import SecurityFault
 from .guard import Guard
+from . import logformat
 from .memory import large_requests
+from .metrics import stages_of
 from .pipeline import InboundCall, Outcome, Processor, expected_kind
 from .spyne_app import CALL_KEY, HTTP_STATUS, operation_for
 from .tls import TLS_CLIENT_KEY, PeerCertificate, peer_label
@@ -32,8 +34,14 @@ class SoapEndpoint:
         self.spyne_wsgi = spyne_wsgi
         self.processor = processor
         self.max_body_bytes = max_body_bytes
+        self.stages = stages_of(processor)  # per-stage timing for /metrics (server/metrics.py)
 
     def __call__(self, environ, start_response):
+        # One request: its stages timed once each, its MessageID/CorrelationID on every log line.
+        with self.stages.request(), logformat.request_scope():
+            return self._serve(environ, start_response)
+
+    def _serve(self, environ, start_response):
         tls_client = environ.get(TLS_CLIENT_KEY)  # the verified client certificate, over mutual TLS
         peer = peer_label(environ.get("REMOTE_ADDR"), tls_client)  # journaled: address (and TLS subject)
         refusal = self._transport_refusal(environ)
@@ -44,7 +52,8 @@ class SoapEndpoint:
         raw = environ["wsgi.input"].read()
         large = large_requests.started(len(raw))
         try:
-            outcome, call = self.read(raw, peer, tls_client)
+            with self.stages.timing("parse"):  # the verify and commit nested in it are timed apart
+                outcome, call = self.read(raw, peer, tls_client)
             if outcome is not None:
                 return self._respond(start_response, outcome)
             environ[CALL_KEY] = call
@@ -79,6 +88,7 @@ class SoapEndpoint:
                 msg = env.parse(verdict.message, expected_kind(self.service, operation))
             except MessageError as exc:
                 return self.processor.refuse_unparsed(raw, peer, self.service, exc), None
+            logformat.bind(getattr(msg, "header", None))
             self.guard.authorize(self.service, verdict, msg, tls_client)
         except SecurityFault as fault:
             body = soap.to_bytes(fault.fault_envelope())

@@ -7,6 +7,7 @@ and thread-safe: share one Store per process, open one unit of work per request.
 from .availability import Availability
 from .errors import (DuplicateObject, DuplicateRoute, DuplicateSubscription, StoreError, StoreUnavailable,
                      UnknownClaim, UnknownObject)
+from .inspection import JournalQuery
 from .journal import JOURNAL_KINDS, JournalEntry
 from .migrations import SchemaNotCurrent, SchemaState, Standing, Upgrade, UpgradeRefused
 from .objects import ObjectName, StoredObject
@@ -16,7 +17,7 @@ from .schema import DELIVERY_STYLES, DIRECTIONS, OBJECT_STATUSES, OUTBOX_KINDS, 
 from .store import Clock, Store, UnitOfWork, utc_now
 
 __all__ = [
-    "Store", "UnitOfWork", "Clock", "utc_now", "JournalEntry", "StoredObject", "ObjectName",
+    "Store", "UnitOfWork", "Clock", "utc_now", "JournalEntry", "JournalQuery", "StoredObject", "ObjectName",
     "OutboxItem", "Settlement", "Subscription", "Route",
     "Availability", "StoreError", "StoreUnavailable", "DuplicateObject", "UnknownObject", "UnknownClaim",
     "DuplicateSubscription", "DuplicateRoute",

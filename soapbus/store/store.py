@@ -19,7 +19,7 @@ from sqlalchemy.sql import Executable
 
 from soapbus.message import Header
 
-from . import idempotency, journal, migrations, objects, outbox, replay, routing
+from . import idempotency, inspection, journal, migrations, objects, outbox, replay, routing
 from .availability import Availability, unavailable_reason
 from .db import WRITE_OPTION, check_schema_name, make_store_engine, single_statement_engine
 from .errors import StoreUnavailable
@@ -370,6 +370,35 @@ class Store:
         """Every message of one conversation, oldest first, with raw bytes."""
         with self._reading() as conn:
             return journal.entries_by_correlation_id(conn, correlation_id)
+
+    # ---------------------------------------------------------------- what an operator asks (store/inspection.py)
+
+    def journal_search(self, query: inspection.JournalQuery) -> list[JournalEntry]:
+        """Entries matching every field the query gives, newest first, without their bytes."""
+        _check_limit(query.limit)
+        with self._reading() as conn:
+            return inspection.search_journal(conn, query)
+
+    def journal_related(self, entry_id: int) -> list[JournalEntry]:
+        """An entry with its request or answer, with their bytes, oldest first."""
+        with self._reading() as conn:
+            return inspection.related_entries(conn, entry_id)
+
+    def journal_prune(self, before: datetime) -> int:
+        """Delete the journal entries received before `before` (idempotency claims stay); returns how many."""
+        with self._writing() as conn:
+            return inspection.prune_journal(conn, before)
+
+    def outbox_list(self, status: str, limit: int = 100) -> list[OutboxItem]:
+        """Outbox messages in one status, oldest first, without their bodies."""
+        _check_limit(limit)
+        with self._reading() as conn:
+            return inspection.list_outbox(conn, status, limit)
+
+    def outbox_oldest_pending(self) -> datetime | None:
+        """When the oldest message still waiting for delivery was queued; None when none waits."""
+        with self._reading() as conn:
+            return inspection.oldest_pending(conn)
 
     # ---------------------------------------------------------------- idempotency and replay
 
