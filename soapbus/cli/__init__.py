@@ -10,6 +10,7 @@ from .certs import certs
 from .conformance import conformance
 from .db import db
 from .journal import journal
+from .profiles import profiles
 from .sample import sample
 from .serve import serve
 
@@ -30,6 +31,7 @@ cli.add_command(routes)
 cli.add_command(journal)
 cli.add_command(conformance)
 cli.add_command(db)
+cli.add_command(profiles)
 
 
 def main() -> None:
