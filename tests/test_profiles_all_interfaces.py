@@ -287,3 +287,28 @@ def test_the_outline_says_occurrence_type_and_choices():
     assert any(line.split() == ["isSdp?", "boolean"] for line in lines)
     assert any(line.strip().startswith("connectionState?") and "logicallyDisconnected" in line for line in lines)
     assert any(line.split()[:2] == ["kind", "electricity"] for line in lines)  # expanded under ServiceCategory
+
+
+# ---------------------------------------------------------------- the glossary
+
+
+def anchor(heading: str) -> str:
+    """The anchor a Markdown renderer (GitHub's rule) gives a heading."""
+    kept = "".join(c for c in heading.strip().lower() if c.isalnum() or c in " -")
+    return kept.replace(" ", "-")
+
+
+def test_every_glossary_link_lands_on_an_entry():
+    import re
+
+    glossary = (DOCS / "glossary.md").read_text(encoding="utf-8")
+    anchors = {anchor(line.lstrip("#")) for line in glossary.splitlines() if line.startswith("#")}
+    linked = set()
+    for page in [*DOCS.glob("*.md"), *(DOCS / "interfaces").glob("*.md")]:
+        for target in re.findall(r"glossary\.md#([a-z0-9-]+)", page.read_text(encoding="utf-8")):
+            linked.add(target)
+    for target in re.findall(r"\]\(#([a-z0-9-]+)\)", glossary):  # links inside the glossary itself
+        linked.add(target)
+    assert linked and linked <= anchors, linked - anchors
+    for term in ("outage", "interruption", "der", "feeder", "service-delivery-point", "usage-point", "end-device"):
+        assert term in anchors, term
