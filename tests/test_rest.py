@@ -239,11 +239,23 @@ def test_an_edition_is_asked_by_parameter(server):
             f'<statusKind>approved</statusKind></WorkRequest></WorkRequests>')
     assert post_xml(server, "WorkRequests", text).status_code == 201
     stored = etree.fromstring(requests.get(f"{rest(server)}/WorkRequests/{mrid}", timeout=30).content)
-    in_2015 = etree.fromstring(requests.get(f"{rest(server)}/WorkRequests/{mrid}?edition=2015", timeout=30).content)
+    converted = requests.get(f"{rest(server)}/WorkRequests/{mrid}?edition=2015", timeout=30)
+    assert "X-61968-Warning" not in converted.headers  # converted without loss: nothing to warn of
+    in_2015 = etree.fromstring(converted.content)
     assert etree.QName(stored).namespace == ns("WorkRequests")
     assert etree.QName(in_2015).namespace == ns("WorkRequests", 2015)
     assert texts(in_2015, "kind") == ["repair"] and in_2015.find(f".//{{{ns('WorkRequests', 2015)}}}Work") is not None
     problem_of(requests.get(f"{rest(server)}/WorkRequests/{mrid}?edition=2009", timeout=30), 400, "1.8")
+
+
+def test_an_object_that_does_not_convert_stays_in_its_edition_with_a_warning(server):
+    mrid = str(uuid.uuid4())
+    order = {"MaintenanceOrders": {"MaintenanceOrder": [{"mRID": mrid, "kind": "inspection", "statusKind": "approved"}]}}
+    assert post_json(server, "MaintenanceOrders", order).status_code == 201
+    answer = requests.get(f"{rest(server)}/MaintenanceOrders/{mrid}", params={"edition": 2015}, headers=JSON, timeout=30)
+    assert answer.status_code == 200 and answer.json()["MaintenanceOrders"]["@xmlns"] == ns("MaintenanceOrders")
+    warning = answer.headers["X-61968-Warning"]
+    assert warning.startswith(f"0.0 MaintenanceOrder {mrid} is answered in the edition it was stored in")
 
 
 def test_a_2015_order_is_created_and_read_in_its_edition(server):

@@ -161,7 +161,7 @@ class _Call:
             items = [item for item in items if _key_of(self.noun, item) == object_id]
         if not items:
             raise rm.problem(404, self.noun.unknown_code, f"no {self.noun.item} {object_id!r} is known")
-        return self._documents(200, items)
+        return self._documents(200, items, _warnings(response))
 
     def read_list(self, query: dict[str, list[str]]) -> rm.HttpAnswer:
         criteria = rm.list_criteria(self.noun, query)
@@ -173,7 +173,8 @@ class _Call:
             raise rm.problem(404, "2.15", f"page {criteria.page} is past the last page ({pages}) of "
                                           f"{len(items)} {self.noun.item} objects", details="at ?page")
         first = (criteria.page - 1) * criteria.page_size
-        headers = [("X-Total-Count", str(len(items))), ("Link", self._links(query, criteria.page, pages))]
+        headers = [("X-Total-Count", str(len(items))), ("Link", self._links(query, criteria.page, pages)),
+                   *_warnings(response)]
         return self._documents(200, items[first:first + criteria.page_size], headers)
 
     def _links(self, query: dict[str, list[str]], page: int, pages: int) -> str:
@@ -305,6 +306,13 @@ class _Call:
     def _items(self, response: ResponseMessage) -> list[etree._Element]:
         documents = response.payload.documents if response.payload is not None else []
         return [item for document in documents for item in objects.items(self.noun, document)]
+
+
+def _warnings(response: ResponseMessage) -> list[tuple[str, str]]:
+    """The reply's WARNINGs (an object answered in its stored edition, not the one asked) as headers:
+    the documents carry no reply of their own."""
+    return [("X-61968-Warning", f"{e.code} {e.reason or ''}".strip().encode("latin-1", "replace").decode("latin-1"))
+            for e in response.reply.errors if e.level == "WARNING"]
 
 
 def _key_of(noun: Noun, item: etree._Element) -> str | None:
