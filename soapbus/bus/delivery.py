@@ -70,8 +70,11 @@ class Held:
     probe: bool = False  # a dead letter tried once more: is its destination back?
     lost: bool = False  # a renewal found the lease taken over
     watchers: list = field(default_factory=list)  # Deferreds fired with the attempt's Verdict (or None)
+    told: bool = False  # the attempt is over (its outcome may not be recorded yet)
+    verdict: Verdict | None = None
 
     def tell(self, verdict: Verdict | None) -> None:
+        self.told, self.verdict = True, verdict
         watchers, self.watchers = self.watchers, []
         for watcher in watchers:
             watcher.callback(verdict)
@@ -353,6 +356,8 @@ class DeliveryEngine:
         held = self.held.get(item_id)
         if held is None or held.lost:
             return None
+        if held.told:  # over already, its outcome on its way to the database
+            return defer.succeed(held.verdict)
         watcher: defer.Deferred = defer.Deferred()
         held.watchers.append(watcher)
         return watcher
