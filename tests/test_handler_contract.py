@@ -22,7 +22,7 @@ from soapbus.store import Store
 
 from .helpers import (MR_NS, generic_envelope, header, meter_readings, response_message, server_on, start_server,
                       typed_envelope)
-from .plugins.contract_dms import INNER_REFUSES
+from .plugins.contract_dms import INNER_REFUSES, INNER_REFUSES_THE_ANSWER
 from .serve_process import log_after, run_to_exit
 
 MRS_NS = namespaces.profile_ns("MeterReadSchedules")
@@ -234,6 +234,14 @@ def test_a_middleware_refuses_before_the_handler_runs(server):
     assert [(e.code, e.reason) for e in reply.errors] == [
         ("2.14", "the inner middleware refuses this message"), ("0.0", "outer saw FAILED after outer-in inner-in")]
     assert calls(server, msg.header.message_id) == []
+
+
+def test_a_middleware_refusing_the_answer_undoes_the_handlers_work(server):
+    msg, _, resp = create_schedules(server, unique("ok-"), comment=INNER_REFUSES_THE_ANSWER)
+    reply = response_message(resp).reply
+    assert [(e.code, e.reason) for e in reply.errors] == [
+        ("6.1", "the inner middleware refuses the answer"), ("0.0", "outer saw FAILED after outer-in inner-in handler")]
+    assert calls(server, msg.header.message_id) == []  # the handler ran (see the hooks), and its row is gone
 
 
 # ---------------------------------------------------------------- a DMS's handler in an OperationSet

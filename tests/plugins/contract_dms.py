@@ -5,7 +5,7 @@ it) and answers MeterReadSchedules creates by the prefix of each schedule's mRID
 OK, `rule-` raises HandlerError 6.1, `retry-` HandlerError 5.1, `none-` returns None (a bug),
 `boom-` raises KeyError (a bug whose text must stay in the log). Two middleware, `outer` then
 `inner`, note the hooks that ran; `inner` refuses a message whose Header/Comment is
-"inner refuses"; `outer` adds a WARNING saying what it saw. It also takes OutageRecords creates,
+"inner refuses" (before the handler) or "inner refuses the answer" (after it); `outer` adds a WARNING saying what it saw. It also takes OutageRecords creates,
 to show whether the outage rules call a DMS's handlers.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ calls = Table(
 registry.add_tables(metadata)
 
 INNER_REFUSES = "inner refuses"
+INNER_REFUSES_THE_ANSWER = "inner refuses the answer"
 
 
 def _mrids(request: HandlerRequest) -> list[str]:
@@ -90,6 +91,8 @@ class Inner(Middleware):
             raise HandlerError("2.14", "the inner middleware refuses this message")
 
     def egress(self, request: HandlerRequest, result: HandlerResult) -> HandlerResult:
+        if request.message.header.comment == INNER_REFUSES_THE_ANSWER:
+            raise HandlerError("6.1", "the inner middleware refuses the answer")
         request.context["hooks"].append("inner-out")
         return result
 
