@@ -24,11 +24,14 @@ from ..message import Error, MessageError, ResponseMessage, namespaces, parse_by
 from ..message import envelope as env
 from ..profiles import NOUNS, Noun, Service, objects, xsd_dir
 from ..profiles.jsonmap import JsonMappingError, from_json, to_json
+from ..security import SecurityFault
 from ..store import StoreUnavailable
 from . import rest_messages as rm
+from .guard import Verdict
 from .outage import RETRY_AFTER_SECONDS
 from .pipeline import InboundCall, Processor
 from .rest_openapi import openapi_document
+from .tls import TLS_CLIENT_KEY, peer_label
 from .wsgi_host import TOO_LARGE_KEY
 
 log = logging.getLogger(__name__)
@@ -148,6 +151,8 @@ class _Call:
         self.app, self.environ, self.noun, self.base_url = app, environ, noun, base_url
         self.json_wanted = _prefers_json(environ.get("HTTP_ACCEPT", ""))
         self.source = (environ.get("HTTP_X_61968_SOURCE") or DEFAULT_SOURCE).strip()[:MAX_KEY_LENGTH]
+        self.tls_client = environ.get(TLS_CLIENT_KEY)  # the verified client certificate, over mutual TLS
+        self.peer = peer_label(environ.get("REMOTE_ADDR"), self.tls_client)  # journaled as for SOAP
 
     # ------------------------------------------------------------ reads
 
@@ -287,8 +292,9 @@ class _Call:
         operation = next(op for op in service.operations if op.verb == request.header.verb)
         carrier = env.to_element(request, wrapper=f"{{{service.message_ns}}}{operation.name}",
                                  part_ns=service.message_ns)
-        call = InboundCall(raw or self._raw(b""), soap.envelope(carrier), request, service, operation,
-                           self.environ.get("REMOTE_ADDR"))
+        self._check_tls_binding(service, request)
+        call = InboundCall(raw or self._raw(b""), soap.envelope(carrier), request, service, operation, self.peer,
+                           tls_client=self.tls_client)
         outcome = self.app.processor.process(call)
         if outcome.status >= 500:  # a Fault: the pipeline could not answer with a 61968 reply
             raise rm.problem(500, "5.3", "the request could not be processed; see the server log")
@@ -302,6 +308,20 @@ class _Call:
             raise rm.RestProblem(refusal.status, refusal.error, messageId=response.header.correlation_id,
                                  errors=[rm.error_json(e) for e in reply.errors])
         return response
+
+    def _check_tls_binding(self, service: Service, request) -> None:
+        """Over mutual TLS with --bind, the client certificate must be bound to the Source it claims
+        (X-61968-Source), as for SOAP; reads of interfaces whose SOAP requests must be signed are
+        answered unsigned here, so the guard's signing rule is not applied to them."""
+        if self.tls_client is None:
+            return
+        if request.header.verb == "get" and self.app.guard.requires_signing(service, request):
+            return
+        try:
+            self.app.guard.authorize(service, Verdict(False, None), request, self.tls_client)
+        except SecurityFault as fault:
+            raise rm.problem(403, "2.14", fault.reason, details="at X-61968-Source",
+                             wsSecurityFault=fault.code) from None
 
     def _items(self, response: ResponseMessage) -> list[etree._Element]:
         documents = response.payload.documents if response.payload is not None else []
