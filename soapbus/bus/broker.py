@@ -45,7 +45,7 @@ def _pika():
         import pika
         from pika.adapters.twisted_connection import TwistedProtocolConnection  # noqa: F401 - checked here
     except ImportError:
-        raise ValueError("the RabbitMQ client pika is not installed: pip install pika") from None
+        raise ValueError("the RabbitMQ client pika is not installed: pip install 'soapbus[broker]' (or pika)") from None
     return pika
 
 
