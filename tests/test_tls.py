@@ -491,7 +491,8 @@ def test_an_async_reply_reaches_an_https_listener_demanding_a_client_certificate
                         15, "a failed attempt at the receiver without a client certificate configured")
     finally:
         store.close()
-    assert item.last_error and "certificate" in item.last_error.lower()
+    assert "TLS handshake failed: tlsv13 alert certificate required (the destination demands a client " \
+           "certificate" in item.last_error
     assert not any(a[1].header.correlation_id == refused for a in without_cert.arrivals)
 
 
@@ -515,3 +516,58 @@ def test_events_reach_rabbitmq_over_amqps_with_the_configured_client_certificate
         assert "message broker connected: amqps://localhost" in server.log()
     finally:
         connection.close()
+
+
+# ---------------------------------------------------------------- the rules, without a network
+
+
+def test_a_tls_client_is_bound_by_the_signers_rules_or_only_recorded(test_pki):
+    from cryptography import x509
+
+    from soapbus.profiles import services
+    from soapbus.security import SecurityFault
+    from soapbus.server.guard import Guard, SecurityConfig, Verdict
+    from soapbus.server.tls import PeerCertificate
+
+    service = next(s for s in services() if s.name == "ExecuteMeterReadings")
+    client = PeerCertificate.of(x509.load_pem_x509_certificate(test_pki.tls_mdms.cert.read_bytes()))
+    assert client.subject == "CN=MDMS,O=soapbus test PKI" and "MDMS" in client.subject_names
+
+    def authorize(config: SecurityConfig, source: str | None):
+        msg = m.RequestMessage(header("create", "MeterReadings", source=source), None,
+                               m.Payload(documents=[meter_readings("x")]))
+        Guard(config).authorize(service, Verdict(False, m.to_element(msg)), msg, client)
+
+    authorize(SecurityConfig(), "MDMS")  # the default rule: CN is the Source
+    for source, says in (("OMS", "claims Source 'OMS' but arrived over TLS with client certificate"),
+                         (None, "names no Source, so its TLS client certificate cannot be bound")):
+        with pytest.raises(SecurityFault, match=says):
+            authorize(SecurityConfig(), source)
+    table = {"CN=MDMS,O=soapbus test PKI": frozenset({"OMS", "HES2"})}  # as --bind writes it
+    authorize(SecurityConfig(binding=table), "HES2")
+    with pytest.raises(SecurityFault, match=r"may only claim \['HES2', 'OMS'\]"):
+        authorize(SecurityConfig(binding=table), "MDMS")
+    authorize(SecurityConfig(bind_tls_clients=False), "OMS")  # --tls-client-identity record: journaled only
+
+
+def test_delivery_tls_settings_per_origin_over_the_defaults(test_pki):
+    from soapbus.bus.tls import DestinationTls, DestinationTlsPolicy, OutboundTls, OutboundTlsError, \
+        parse_destination_tls
+
+    origin, own = parse_destination_tls(f"HTTPS://OMS.example/=cert={test_pki.tls_oms.cert},"
+                                        f"key={test_pki.tls_oms.key}")
+    assert origin == "https://oms.example:443" and own.ca_file is None
+    config = OutboundTls(DestinationTls(ca_file=test_pki.ca.cert), ((origin, own),))
+    assert config.for_origin("oms.example", 443) == DestinationTls(test_pki.ca.cert, test_pki.tls_oms.cert,
+                                                                   test_pki.tls_oms.key)
+    assert config.for_origin("oms.example", 8443) == config.default  # another port, another origin
+    assert parse_destination_tls("amqps://rabbit=ca=/x.pem")[0] == "amqps://rabbit:5671"
+    for wrong, says in (("https://oms/soap/Events=ca=/x.pem", "per origin, not per path"),
+                        ("http://oms=ca=/x.pem", r"not an https \(or amqps\) origin"),
+                        ("https://oms=pem=/x.pem", "is not ca=FILE, cert=FILE or key=FILE"),
+                        ("https://oms=key=/x.key", "without its certificate")):
+        with pytest.raises(OutboundTlsError, match=says):
+            parse_destination_tls(wrong)
+    with pytest.raises(OutboundTlsError, match="does not belong to the certificate"):
+        DestinationTlsPolicy(OutboundTls(DestinationTls(cert_file=test_pki.tls_oms.cert,
+                                                        key_file=test_pki.tls_mdms.key)))

@@ -20,6 +20,8 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IAgentEndpointFactory, IBodyProducer
 from zope.interface import implementer
 
+from .tls import tls_failure_reason
+
 DEFAULT_MAX_ANSWER = 64 * 1024 * 1024
 
 
@@ -149,6 +151,9 @@ def describe_failure(failure) -> str:
     if failure.check(TwistedTimeout, defer.TimeoutError, defer.CancelledError):
         return "no answer within the timeout"
     value = failure.value
+    tls = tls_failure_reason(value)
+    if tls is not None:
+        return tls
     reasons = getattr(value, "reasons", None)  # ResponseFailed / RequestTransmissionFailed wrap failures
     if reasons:
         return "; ".join(describe_failure(r) for r in reasons)

@@ -175,5 +175,34 @@ class DestinationTlsPolicy:
         return trust, tuple(extra.items())
 
 
-__all__ = ["DestinationTls", "OutboundTls", "OutboundTlsError", "DestinationTlsPolicy", "delivery_policy", "origin_of",
+_TLS_HINTS = (
+    ("certificate verify failed", "is --delivery-tls-ca (or the origin's ca=) the CA that issued the destination's "
+                                  "certificate?"),
+    ("certificate required", "the destination demands a client certificate: --delivery-tls-cert/-key or the "
+                             "origin's cert=, key="),
+    ("unknown ca", "the destination does not trust the CA of the client certificate presented"),
+    ("certificate expired", "the destination says the client certificate presented has expired"),
+    ("protocol version", "the destination offers no TLS version from 1.2 up"),
+    ("wrong version number", "the destination does not speak TLS on this port"),
+)
+
+
+def tls_failure_reason(error: BaseException) -> str | None:
+    """A failed TLS connection of a delivery in words, with what to check; None for other failures."""
+    try:
+        from OpenSSL import SSL  # noqa: PLC0415
+        from service_identity import VerificationError  # noqa: PLC0415
+    except ImportError:
+        return None
+    if isinstance(error, VerificationError):
+        return f"TLS: the destination's certificate does not name the host in the URL ({error})"
+    if not isinstance(error, SSL.Error):
+        return None
+    entries = error.args[0] if error.args and isinstance(error.args[0], list) else []
+    text = "; ".join(e[2] for e in entries if isinstance(e, tuple) and len(e) == 3 and e[2]) or str(error)
+    hint = next((advice for key, advice in _TLS_HINTS if key in text), None)
+    return f"TLS handshake failed: {text}" + (f" ({hint})" if hint else "")
+
+
+__all__ = ["tls_failure_reason", "DestinationTls", "OutboundTls", "OutboundTlsError", "DestinationTlsPolicy", "delivery_policy", "origin_of",
            "parse_destination_tls"]
