@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from lxml import etree
 
 from soapbus.cli import cli
-from soapbus.cli.sample import payload_document
+from soapbus.profiles.examples import payload_document
 from soapbus.store import Store
 
 from .conftest import ROOT

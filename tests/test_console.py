@@ -19,7 +19,7 @@ import requests
 
 from soapbus import message as m
 from soapbus.message import soap
-from soapbus.cli.sample import payload_document
+from soapbus.profiles.examples import payload_document
 from soapbus.security import SigningKey, sign_envelope
 
 from .conftest import ROOT, skip_or_fail

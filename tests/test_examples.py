@@ -8,9 +8,11 @@ from __future__ import annotations
 import warnings
 
 import pytest
+import requests
 
 from soapbus import message as m
-from soapbus.cli.sample import request_for, served_examples
+from soapbus.cli.sample import expected_answer
+from soapbus.profiles.examples import request_for, served_examples
 from soapbus.client import Client, SoapFaultError
 from soapbus.profiles import NOUNS, validate_documents
 from soapbus.security import SigningKey, TrustStore
@@ -71,7 +73,7 @@ def test_each_example_posted_in_order_gets_its_documented_answer(server):
                 answers[example.file_name] = f"fault {fault}"
                 continue
         answers[example.file_name] = " ".join([result.result, *(e.code for e in result.errors if e.code != "0.0")])
-    expected = {e.file_name: e.expected_answer for e in served_examples()}
+    expected = {e.file_name: expected_answer(e) for e in served_examples()}
     assert answers == expected
     # the control: the documented refusals are refusals of the built-in store's, not of the example
     assert answers["SwitchingPlans/executed.xml"] == "FAILED 2.9"
@@ -87,3 +89,29 @@ def test_a_signed_interface_refuses_its_example_unsigned(server):
     with pytest.raises(SoapFaultError) as fault:
         client.send(msg)
     assert "requires a WS-Security signed request" in fault.value.reason
+
+
+def test_endpoints_json_says_which_services_require_signing_and_links_profiles_and_samples(server):
+    listing = requests.get(f"{server.url}/endpoints.json", timeout=10).json()
+    for entry in listing:
+        if entry["service"] == "Operations":  # the generic one: optional, except for the signed nouns
+            assert entry["signing"] == "optional"
+            assert set(entry["signingRequiredFor"]) == {n.name for n in NOUNS.values() if n.signed_by_default}
+            continue
+        noun = NOUNS[entry["nouns"][0]]
+        assert entry["signing"] == ("required" if noun.interface in ("I1", "I9") else "optional"), entry["service"]
+        assert entry["profiles"][0] == f"{server.url}/xsd/{noun.profile_xsd}"
+        assert [s["verb"] for s in entry["samples"]] == [op["verb"] for op in entry["operations"]]
+    page = requests.get(f"{server.url}/", timeout=10).text
+    assert page.count('<td class="signing">required') == sum(1 for e in listing if e["signing"] == "required")
+
+
+def test_every_sample_link_serves_the_example_file(server):
+    listing = requests.get(f"{server.url}/endpoints.json", timeout=10).json()
+    links = [(s["url"], s["url"].split("/samples/", 1)[1]) for e in listing for s in e.get("samples", [])]
+    assert len(links) == len(served_examples())
+    for url, file_name in links:
+        served = requests.get(url, timeout=10)
+        assert served.status_code == 200 and served.text == (EXAMPLES / file_name).read_text(), file_name
+    missing = requests.get(f"{server.url}/samples/MeterReadings/execute.xml", timeout=10)
+    assert missing.status_code == 404 and "is not offered with the verb" in missing.text

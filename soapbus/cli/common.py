@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from ..profiles.examples import did_you_mean
 from ..server.config import DEFAULT_PORT, ServerConfig
 
 DATA_ENV = "SOAPBUS_DATA"
@@ -73,16 +74,6 @@ def open_store(data_dir: Path, database_url: str | None):
     except Exception as exc:  # a wrong URL or an unreachable server: say which, no traceback
         raise click.ClickException(f"cannot open the database {url}: {exc}") from None
     return store
-
-
-def did_you_mean(word: str, choices) -> str:
-    """' (did you mean X?)' for the closest choice, case first, then spelling; '' when none is close."""
-    import difflib
-
-    choices = list(choices)
-    by_case = [c for c in choices if c.lower() == word.lower()]
-    close = by_case or difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}?)" if close else ""
 
 
 __all__ = ["data_option", "database_option", "server_config", "open_store", "DEFAULT_PORT", "default_data_dir",

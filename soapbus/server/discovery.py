@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from twisted.web import resource, static
 
 from ..profiles import INTERFACES, Service, services
+from ..profiles import get as get_noun
 
 MAX_HOST_LENGTH = 255
 HOST_HEADER = re.compile(r"""
@@ -68,18 +70,36 @@ def service_urls(service: Service, base: str) -> dict:
     return {"url": f"{base}/soap/{service.name}", "wsdl": f"{base}/wsdl/{service.name}.wsdl"}
 
 
-def endpoint_listing(base: str) -> list[dict]:
+def default_signing(service: Service) -> bool:
+    """Whether a service requires signed requests under the default policy (I1 and I9)."""
+    return service.signed_by_default
+
+
+def endpoint_listing(base: str, requires_signing: Callable[[Service], bool] = default_signing) -> list[dict]:
+    """Every service: where it is, what it takes, whether it requires signed requests ("signing":
+    "required" or "optional"; the generic service names the nouns it requires it for), the profile
+    schema of its noun and a ready sample request per verb (/samples/<Noun>/<verb>.xml)."""
     listing = []
+    signed_nouns = sorted({s.noun for s in services() if s.noun and requires_signing(s)})
     for svc in services():
-        listing.append({
+        entry = {
             "interface": svc.interface or "generic",
             "interface_name": INTERFACES.get(svc.interface, "any noun, generic Request/Response/PublishEvent"),
             "service": svc.name,
             "role": svc.role,
             "nouns": [svc.noun] if svc.noun else sorted({s.noun for s in services() if s.noun}),
             "operations": [{"name": op.name, "verb": op.verb, "soapAction": op.soap_action} for op in svc.operations],
+            "signing": "required" if requires_signing(svc) else "optional",
             **service_urls(svc, base),
-        })
+        }
+        if svc.noun:
+            noun = get_noun(svc.noun)
+            entry["profiles"] = [f"{base}/xsd/{edition.profile_xsd}" for edition in noun.editions]
+            entry["samples"] = [{"verb": op.verb, "url": f"{base}/samples/{svc.noun}/{op.verb}.xml"}
+                                for op in svc.operations]
+        else:
+            entry["signingRequiredFor"] = signed_nouns
+        listing.append(entry)
     return listing
 
 
@@ -98,9 +118,34 @@ def render_page(request, template: str, **values) -> bytes:
 class DiscoveryPage(resource.Resource):
     isLeaf = True
 
+    def __init__(self, requires_signing: Callable[[Service], bool] = default_signing):
+        super().__init__()
+        self.requires_signing = requires_signing
+
     def render_GET(self, request):
         base = base_url(request)
-        return render_page(request, "discovery.html.j2", base=base, listing=endpoint_listing(base))
+        return render_page(request, "discovery.html.j2", base=base,
+                           listing=endpoint_listing(base, self.requires_signing))
+
+
+class SamplePage(resource.Resource):
+    """GET /samples/<Noun>/<verb>.xml: the example request `soapbus sample NOUN VERB` prints."""
+
+    isLeaf = True
+
+    def render_GET(self, request):
+        from ..profiles.examples import ExampleError, find_example, message_file_text, request_for
+
+        parts = [p.decode("utf-8", "replace") for p in request.postpath]
+        if len(parts) != 2 or not parts[1].endswith(".xml"):
+            return NotFound("samples are at /samples/<Noun>/<verb>.xml").render(request)
+        try:
+            example = find_example(parts[0], parts[1].removesuffix(".xml"))
+            text = message_file_text(request_for(example))
+        except ExampleError as exc:
+            return NotFound(str(exc)).render(request)
+        request.setHeader(b"content-type", b"text/xml; charset=utf-8")
+        return text.encode("utf-8")
 
 
 class NotFound(resource.Resource):

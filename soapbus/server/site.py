@@ -14,7 +14,8 @@ from ..profiles import Service, services
 from ..profiles import wsdl as wsdl_builder
 from ..profiles import xsd_dir
 from .admin import admin_resource
-from .discovery import Directory, DiscoveryPage, NotFound, SchemaFiles, base_url, endpoint_listing, service_urls
+from .discovery import (Directory, DiscoveryPage, NotFound, SamplePage, SchemaFiles, base_url, default_signing,
+                        endpoint_listing, service_urls)
 from .wsgi import SoapEndpoint
 from .wsgi_host import TOO_LARGE_KEY, render_in_pool
 
@@ -104,9 +105,13 @@ class _WsdlPage(resource.Resource):
 class EndpointsJson(resource.Resource):
     isLeaf = True
 
+    def __init__(self, requires_signing=default_signing):
+        super().__init__()
+        self.requires_signing = requires_signing
+
     def render_GET(self, request):
         request.setHeader(b"content-type", b"application/json")
-        return json.dumps(endpoint_listing(base_url(request)), indent=2).encode("utf-8")
+        return json.dumps(endpoint_listing(base_url(request), self.requires_signing), indent=2).encode("utf-8")
 
 
 def build_site(reactor, threadpool, processor, max_body_bytes: int, guard, database=None, *,
@@ -120,9 +125,11 @@ def build_site(reactor, threadpool, processor, max_body_bytes: int, guard, datab
     from .rest import rest_resource
 
     root = Directory()
-    root.putChild(b"", DiscoveryPage())
-    root.putChild(b"index.html", DiscoveryPage())
-    root.putChild(b"endpoints.json", EndpointsJson())
+    signing = lambda service: guard.requires_signing(service, None)  # noqa: E731 - this server's policy
+    root.putChild(b"", DiscoveryPage(signing))
+    root.putChild(b"index.html", DiscoveryPage(signing))
+    root.putChild(b"endpoints.json", EndpointsJson(signing))
+    root.putChild(b"samples", SamplePage())
     root.putChild(b"wsdl", WsdlDirectory())
     schemas = SchemaFiles(str(xsd_dir()), defaultType="text/xml")
     schemas.contentTypes = {".xsd": "text/xml"}
