@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from .common import did_you_mean
+
 from .tls_options import client_tls_options, take_client_tls
 
 PEM = click.Path(dir_okay=False, path_type=Path)
@@ -33,14 +35,31 @@ def _payloads(pairs) -> dict[str, Path]:
     return out
 
 
-def _variables(pairs) -> dict:
+def _variables(pairs, suites=()) -> dict:
+    """NAME=VALUE pairs; with suites, each NAME must be a variable one of them declares (a misspelt
+    one would otherwise change nothing, silently)."""
     out = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
             raise click.BadParameter(f"{pair!r}: write NAME=VALUE", param_hint="--var")
         out[name.strip()] = value
+    if out and suites:
+        declared = sorted({name for suite in _loaded(suites) for name in suite.vars})
+        for name in out:
+            if name not in declared:
+                raise click.BadParameter(f"{name!r} is not a variable of the suites run{did_you_mean(name, declared)}; "
+                                         f"they have {', '.join(declared) or 'none'}", param_hint="--var")
     return out
+
+
+def _loaded(suites):
+    from ..conformance import ConformanceError, load_suite
+
+    try:
+        return [load_suite(s) for s in suites]
+    except ConformanceError as exc:
+        raise CannotStart(str(exc)) from None
 
 
 @conformance.command("run")
@@ -98,7 +117,8 @@ def run_command(targets, endpoints, schema_dirs, suites, client_cert, client_key
     try:
         result = run(list(targets), list(suites) or None, client_cert=client_cert, client_key=client_key,
                      key_password=key_password, trust=trust, source=source, callback_host=callback_host,
-                     subscribed=subscribed, variables=_variables(variables), timeout=timeout, progress=progress,
+                     subscribed=subscribed, variables=_variables(variables, _suite_names(suites, "server")),
+                     timeout=timeout, progress=progress,
                      schema_dirs=[str(d) for d in schema_dirs], endpoints=list(endpoints),
                      payloads=_payloads(payloads), min_checks=min_checks, tls=tls)
         paths = write_reports(result, report_dir)
@@ -125,6 +145,40 @@ def list_command(suites):
             click.echo(f"      {check.rule}")
             click.echo(f"      source: {check.source}")
         click.echo("")
+
+
+def _suite_names(suites, role: str) -> list[str]:
+    from ..conformance import shipped_names
+
+    if suites:
+        return list(suites)
+    return [name for name in shipped_names() if _loaded([name])[0].role == role]
+
+
+def _wait_for_requests(mock, timeout: float) -> None:
+    """Say what the mock waits for and for how long, then each request as it arrives, until every
+    request the suite asks for has come (or the time is up)."""
+    import time
+
+    wanted = list(mock.suite.mock.get("requests") or [])
+    click.echo(f"waiting up to {timeout:g} s for the client to send: {', '.join(wanted) or 'anything'} "
+               "(Ctrl-C judges what arrived so far)")
+    deadline, told = time.monotonic() + timeout, 0
+    while True:
+        mock.wait(max(0.0, min(1.0, deadline - time.monotonic())))
+        arrived = list(mock.received)
+        for number, exchange in enumerate(arrived[told:], start=told + 1):
+            what = f"{exchange.header.verb} {exchange.header.noun}" if exchange.header is not None else "unreadable"
+            click.echo(f"  request {number} arrived: {what}")
+        told = len(arrived)
+        seen = {f"{ex.header.verb} {ex.header.noun}".lower() for ex in arrived if ex.header is not None}
+        missing = [w for w in wanted if w.lower() not in seen]
+        if wanted and not missing:
+            click.echo("every request the suite asks for has arrived")
+            return
+        if time.monotonic() >= deadline:
+            click.echo(f"time is up; still missing: {', '.join(missing) or 'nothing asked for'}", err=True)
+            return
 
 
 __all__ = ["conformance"]
@@ -156,17 +210,19 @@ def serve_mock_command(suite, host, port, trust, server_cert, server_key, variab
 
     try:
         mock = serve_mock(suite, host, port, trust=trust, server_cert=server_cert, server_key=server_key,
-                          variables=_variables(variables))
+                          variables=_variables(variables, [suite]))
     except ConformanceError as exc:
         raise CannotStart(str(exc)) from None
     click.echo(f"mock endpoint listening on {mock.url} (suite {mock.suite.name})")
-    for url in mock.service_urls():
+    wanted_nouns = {w.split()[-1] for w in mock.suite.mock.get("requests") or []}
+    urls = mock.service_urls()
+    shown = [u for u in urls if u.rsplit("/", 1)[-1] == "Operations" or any(u.endswith(n) for n in wanted_nouns)]
+    for url in shown or urls:
         click.echo(f"  WSDL: {url}?wsdl")
-    wanted = mock.suite.mock.get("requests") or []
-    if wanted:
-        click.echo("have the client send: " + ", ".join(wanted))
+    if shown and len(urls) > len(shown):
+        click.echo(f"  ... and {len(urls) - len(shown)} more typed services at {mock.url}/soap/<Service>?wsdl")
     try:
-        mock.wait(timeout)
+        _wait_for_requests(mock, timeout if timeout is not None else mock.suite.mock.get("timeout", 60))
     except KeyboardInterrupt:
         click.echo("interrupted: judging what arrived so far", err=True)
     finally:

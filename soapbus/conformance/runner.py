@@ -47,6 +47,9 @@ class Progress:
     def suite_start(self, suite: Suite):
         pass
 
+    def step_start(self, suite: Suite, step: Step):
+        """A step begins (its request may take up to the timeout: the terminal shows it in flight)."""
+
     def step_done(self, suite: Suite, step: Step, exchanges: list[Exchange], outcomes: list[tuple[str, Outcome]]):
         pass
 
@@ -266,6 +269,7 @@ class SuiteRunner:
 
     def _run_step(self, step: Step, suite_scope: Scope) -> None:
         record = StepRecord()
+        self.progress.step_start(self.suite, step)
         self.ctx.records[step.id] = record
         try:
             scope = suite_scope.child(**{k: render(v, suite_scope) for k, v in step.vars.items()})

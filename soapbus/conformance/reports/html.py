@@ -18,7 +18,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..exchange import Exchange, pretty
-from ..model import ERROR, FAIL, PASS, SKIP, VERDICTS, CheckResult, Outcome, RunResult
+from ..model import ERROR, FAIL, PASS, SKIP, VERDICTS, CheckResult, Outcome, RunResult, finding_key
 
 TEMPLATE = "report.html.j2"
 EVIDENCE_KEYS = ("xpath", "expected", "found", "problems", "messages")
@@ -44,6 +44,34 @@ def outcome_views(check: CheckResult) -> list[OutcomeView]:
     return views
 
 
+@dataclass
+class Fix:
+    """One rule the vendor broke: its check (every suite's run of it together) and the findings, each once."""
+
+    check: CheckResult
+    suites: list[str]
+    findings: list[str]
+
+
+def fixes(result: RunResult) -> list[Fix]:
+    """The failed checks for "what the vendor must fix": a check run by several suites (the same id)
+    is one entry, and a finding said by several of them is listed once."""
+    by_id: dict[str, Fix] = {}
+    seen: dict[str, set[str]] = {}
+    for check in result.checks:
+        if check.verdict != FAIL:
+            continue
+        fix = by_id.setdefault(check.id, Fix(check, [], []))
+        if check.suite not in fix.suites:
+            fix.suites.append(check.suite)
+        for finding in check.findings(FAIL):
+            key = finding_key(finding.message, finding.outcomes[0].step)
+            if key not in seen.setdefault(check.id, set()):
+                seen[check.id].add(key)
+                fix.findings.append(finding.text())
+    return list(by_id.values())
+
+
 def evidence_rows(evidence: dict) -> list[tuple[str, str]]:
     """The evidence worth a row, in a fixed order; lists one item a line."""
     rows = []
@@ -67,7 +95,7 @@ def _environment() -> Environment:
                       autoescape=select_autoescape(enabled_extensions=("html.j2",), default=True),
                       undefined=StrictUndefined)
     env.globals.update(PASS=PASS, FAIL=FAIL, SKIP=SKIP, ERROR=ERROR, VERDICTS=VERDICTS, pretty=pretty,
-                       evidence_rows=evidence_rows,
+                       evidence_rows=evidence_rows, fixes=fixes,
                        outcome_views=outcome_views, answer_label=answer_label)
     return env
 

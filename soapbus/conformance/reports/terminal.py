@@ -1,8 +1,14 @@
-"""Live progress in the terminal (rich): one line per step as it runs, then the verdict of every check."""
+"""Live progress in the terminal (rich): the step in flight with its elapsed time (a spinner, on a
+terminal), one line per step as it ends, the time spent per target after each suite, then the
+verdict of every check."""
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress as LiveProgress
+from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..model import BLOCKED, ERROR, FAIL, NOT_APPLICABLE, PASS, SKIPPED, VERDICTS, CheckResult, RunResult, rank
@@ -17,6 +23,9 @@ class TerminalProgress(Progress):
     def __init__(self, console: Console | None = None, verbose: bool = False):
         self.console = console or Console(highlight=False)
         self.verbose = verbose
+        self._live: LiveProgress | None = None
+        self._task = None
+        self._per_target: dict[str, list[float]] = {}  # target -> seconds of each answer, this suite
 
     def run_start(self, targets, suites):
         self.console.print(f"[bold]soapbus conformance[/bold]: {len(suites)} suite(s) against "
@@ -26,8 +35,26 @@ class TerminalProgress(Progress):
 
     def suite_start(self, suite):
         self.console.rule(f"[bold]{escape(suite.name)}[/bold] — {escape(suite.title)}")
+        self._per_target = {}
+        self._live = LiveProgress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                                  console=self.console, transient=True)
+        self._live.start()
+
+    def step_start(self, suite, step):
+        if self._live is not None:
+            if self._task is not None:
+                self._live.remove_task(self._task)
+            self._task = self._live.add_task(f"{escape(suite.name)} › {escape(step.id)}: {escape(_short(step.title, 70))}")
 
     def step_done(self, suite, step, exchanges, outcomes):
+        if self._live is not None and self._task is not None:
+            self._live.remove_task(self._task)
+            self._task = None
+        for ex in exchanges:
+            if ex.label == "response" and ex.url:
+                parts = urlsplit(ex.url)
+                self._per_target.setdefault(f"{parts.scheme}://{parts.netloc}" if parts.netloc else ex.url,
+                                            []).append(ex.elapsed)
         verdicts = [o.verdict for _, o in outcomes]
         worst = max(verdicts, key=rank) if verdicts else None
         if exchanges:
@@ -45,8 +72,14 @@ class TerminalProgress(Progress):
                                    f"{escape(_short(outcome.message, 200))}")
 
     def suite_end(self, suite, results: list[CheckResult]):
+        if self._live is not None:
+            self._live.stop()
+            self._live, self._task = None, None
         counts = {v: sum(1 for r in results if r.verdict == v) for v in VERDICTS}
         self.console.print("  " + ", ".join(f"[{STYLE[v]}]{n} {v}[/]" for v, n in counts.items() if n))
+        for target, seconds in sorted(self._per_target.items()):
+            self.console.print(f"  [dim]{escape(target)}: {len(seconds)} answer(s) in {sum(seconds):.2f} s, "
+                               f"slowest {max(seconds) * 1000:.0f} ms[/dim]")
 
 
 def print_summary(result: RunResult, console: Console | None = None, reports: dict | None = None) -> None:
