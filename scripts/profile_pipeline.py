@@ -1,4 +1,4 @@
-"""Where one request's time goes, without HTTP: the endpoint's WSGI app called in process.
+"""Where one request's time goes, without HTTP: the SOAP endpoint's pool job called in process.
 
     .venv/bin/python scripts/profile_pipeline.py [--requests 300]
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import collections
-import io
 import pstats
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from soapbus.profiles import services  # noqa: E402
 from soapbus.server import build_processor, spyne_app  # noqa: E402
 from soapbus.server.config import ServerConfig  # noqa: E402
 from soapbus.server.guard import Guard, SecurityConfig  # noqa: E402
-from soapbus.server.wsgi import SoapEndpoint  # noqa: E402
+from soapbus.server.inbound import ArrivedRequest, SoapEndpoint  # noqa: E402
 from soapbus.store import Store  # noqa: E402
 
 BUCKETS = (("sqlalchemy", "SQLAlchemy"), ("spyne", "Spyne"), ("/soapbus/store", "soapbus.store"),
@@ -50,21 +49,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="create+get pairs per measurement")
     args = parser.parse_args()
-    create, get, _ = _bodies()
+    forms, _ = _bodies()
+    create, get = forms["typed"]
     config = ServerConfig(data_dir=Path(tempfile.mkdtemp(prefix="soapbus-profile-")))
     store = Store(config.resolved_database_url())
     store.create_schema()
     processor = build_processor(config, store)
     guard = Guard(SecurityConfig())
-    endpoints = {s.name: SoapEndpoint(s, spyne_app.build(s, processor), processor, 10**7, guard) for s in services()}
+    endpoints = {s.name: SoapEndpoint(s, spyne_app.build(s, processor), processor, guard, 10**7) for s in services()}
 
     def call(service: str, body: bytes) -> None:
-        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "QUERY_STRING": "", "CONTENT_TYPE": "text/xml",
-                   "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "SERVER_NAME": "x",
-                   "SERVER_PORT": "80", "wsgi.url_scheme": "http", "REMOTE_ADDR": "127.0.0.1"}
-        answer = b"".join(endpoints[service](environ, lambda status, headers: None))
-        if b">OK<" not in answer:
-            raise RuntimeError(answer[:500])
+        outcome = endpoints[service].answer(ArrivedRequest(body, "text/xml", False, "127.0.0.1"))
+        if b">OK<" not in outcome.body:
+            raise RuntimeError(outcome.body[:500])
 
     def run(pairs: int) -> None:
         for _ in range(pairs):

@@ -14,7 +14,7 @@ from typing import Callable
 
 from lxml import etree
 
-from ..message import (HEADER_FIELDS, Error, FaultMessage, Header, MessageError, Payload, Reply, RequestMessage,
+from ..message import (HEADER_FIELDS, Error, Header, MessageError, Payload, Reply, RequestMessage,
                        ResponseMessage, codes, parse_bytes, soap, verbs)
 from ..message import envelope as env
 from ..message.envelope import DEFAULT_MAX_INFLATED
@@ -29,6 +29,7 @@ from ..store import StoreUnavailable
 from . import patterns
 from .tls import PeerCertificate
 from .calling import HandlerCrashed
+from .faults import CLIENT, failed_fault
 from .dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class Outcome:
     # Not answered yet (the bus role waits for a backend on the reactor): called on the reactor,
     # returns a Deferred that fires with the Outcome to send instead of this one.
     later: Callable[[], object] | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # HTTP headers beside Content-Type and Content-Length (Retry-After)
 
 
 class Rejection(Exception):
@@ -337,8 +339,7 @@ class Processor:
     def refuse_unparsed(self, raw: bytes, peer: str | None, service: Service, exc: MessageError) -> Outcome:
         """No usable message: answer a SOAP Fault carrying a 61968 FaultMessage, as the standard says."""
         error = _from_message_error(exc)
-        fault = FaultMessage(Reply(result=codes.FAILED, errors=[error]))
-        body = soap.to_bytes(soap.fault("soapenv:Client", f"{exc.code}: {exc.reason}", _wrap(service, fault)))
+        body = failed_fault(error, CLIENT, lambda fault: _wrap(service, fault))
         return self._journal_pair(raw, peer, None, "unparsed", body, None, "SOAPFault", "rejected", error, 500)
 
     def _answer_duplicate(self, call: InboundCall, msg, previous: bytes) -> Outcome:

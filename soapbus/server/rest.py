@@ -31,8 +31,7 @@ from .guard import Verdict
 from .outage import RETRY_AFTER_SECONDS
 from .pipeline import InboundCall, Processor
 from .rest_openapi import openapi_document
-from .tls import TLS_CLIENT_KEY, peer_label
-from .wsgi_host import TOO_LARGE_KEY
+from .tls import PeerCertificate, peer_label
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +52,12 @@ class RestApplication:
         self.max_body_bytes = max_body_bytes
         self.is_ready = is_ready  # the database watch: while it is away, 503 without a database round trip
 
-    def __call__(self, environ, start_response, base_url: str = ""):
+    def __call__(self, environ, start_response, base_url: str = "", *, too_large: bool = False,
+                 tls_client: PeerCertificate | None = None):
+        """too_large: the body outgrew the limit while arriving (site.LimitedRequest decided);
+        tls_client: the client certificate the TLS handshake verified. Both read on the reactor."""
         try:
-            answer = self.answer(environ, base_url)
+            answer = self.answer(environ, base_url, too_large, tls_client)
         except rm.RestProblem as refusal:
             answer = rm.problem_answer(refusal)
         except StoreUnavailable:
@@ -69,7 +71,8 @@ class RestApplication:
 
     # ------------------------------------------------------------ routing
 
-    def answer(self, environ, base_url: str) -> rm.HttpAnswer:
+    def answer(self, environ, base_url: str, too_large: bool = False,
+               tls_client: PeerCertificate | None = None) -> rm.HttpAnswer:
         method = environ["REQUEST_METHOD"]
         segments = [s for s in environ["PATH_INFO"].split("/")[2:] if s]  # after /rest
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
@@ -90,7 +93,7 @@ class RestApplication:
         self._allowed(method, noun, object_id, base_url)
         if not self.is_ready():
             return _outage()
-        call = _Call(self, environ, noun, base_url)
+        call = _Call(self, environ, noun, base_url, too_large, tls_client)
         if method in ("GET", "HEAD"):
             return call.read_one(object_id, query) if object_id else call.read_list(query)
         rm.refuse_unknown_parameters(query, ())
@@ -147,11 +150,13 @@ def _service(noun: Noun, role: str) -> Service | None:
 class _Call:
     """One REST call on a noun: builds its 61968 request, runs it through the pipeline, answers."""
 
-    def __init__(self, app: RestApplication, environ, noun: Noun, base_url: str):
+    def __init__(self, app: RestApplication, environ, noun: Noun, base_url: str, too_large: bool,
+                 tls_client: PeerCertificate | None):
         self.app, self.environ, self.noun, self.base_url = app, environ, noun, base_url
+        self.too_large = too_large
         self.json_wanted = _prefers_json(environ.get("HTTP_ACCEPT", ""))
         self.source = (environ.get("HTTP_X_61968_SOURCE") or DEFAULT_SOURCE).strip()[:MAX_KEY_LENGTH]
-        self.tls_client = environ.get(TLS_CLIENT_KEY)  # the verified client certificate, over mutual TLS
+        self.tls_client = tls_client  # the verified client certificate, over mutual TLS
         self.peer = peer_label(environ.get("REMOTE_ADDR"), self.tls_client)  # journaled as for SOAP
 
     # ------------------------------------------------------------ reads
@@ -237,7 +242,7 @@ class _Call:
         return rm.HttpAnswer(status, XML_TYPE, env.to_bytes(response), headers)
 
     def _body(self) -> bytes:
-        if self.environ.get(TOO_LARGE_KEY) or int(self.environ.get("CONTENT_LENGTH") or 0) > self.app.max_body_bytes:
+        if self.too_large:
             raise rm.problem(413, "3.1", f"the body is larger than this server's limit of {self.app.max_body_bytes} "
                                          "bytes; send fewer objects per request")
         return self.environ["wsgi.input"].read()
@@ -399,6 +404,7 @@ def rest_resource(reactor, threadpool, processor: Processor, guard, max_body_byt
     from twisted.web import resource
 
     from .discovery import base_url
+    from .tls import client_certificate
     from .wsgi_host import render_in_pool
 
     application = RestApplication(processor, guard, max_body_bytes,
@@ -408,12 +414,14 @@ def rest_resource(reactor, threadpool, processor: Processor, guard, max_body_byt
         isLeaf = True
 
         def render(self, request):
-            base = base_url(request)  # read on the reactor: the Host header and the connection's address
+            # read on the reactor: the Host header, the connection's address and certificate, the body's size
+            base = base_url(request)
+            too_large = getattr(request, "too_large", False)
+            tls_client = client_certificate(request)
 
             def bound(environ, start_response):
-                return application(environ, start_response, base)
-            return render_in_pool(reactor, threadpool, bound, request,
-                                  too_large=getattr(request, "_too_large", False))
+                return application(environ, start_response, base, too_large=too_large, tls_client=tls_client)
+            return render_in_pool(reactor, threadpool, bound, request)
 
     return RestResource()
 

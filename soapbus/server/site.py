@@ -1,7 +1,7 @@
 """The Twisted web site: SOAP endpoints, WSDLs, schemas and the discovery page.
 
-GETs (pages, WSDLs, XSDs) are answered on the reactor from memory; POSTs go to the WSGI
-thread pool, where the database work happens, so nothing blocks the reactor.
+GETs (pages, WSDLs, XSDs) are answered on the reactor from memory; a SOAP POST is one job of
+the thread pool, where the database work happens (server/inbound.py), so nothing blocks the reactor.
 """
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from ..profiles import xsd_dir
 from .admin import admin_resource
 from .discovery import (Directory, DiscoveryPage, NotFound, SamplePage, SchemaFiles, base_url, default_signing,
                         endpoint_listing, service_urls)
-from .wsgi import SoapEndpoint
-from .wsgi_host import TOO_LARGE_KEY, render_in_pool
+from .inbound import SoapEndpoint, SoapResource
 
 JOURNAL_SAMPLE = 64 * 1024  # bytes of an oversized body kept for the journal
 
@@ -30,17 +29,18 @@ class LimitedRequest(server.Request):
     """
 
     max_body_bytes = 8 * 1024 * 1024
+    too_large = False  # the body is, or was announced, larger than max_body_bytes: the one place that decides
 
     def gotLength(self, length):
         self._received = 0
-        self._too_large = length is not None and length > self.max_body_bytes
-        super().gotLength(None if self._too_large else length)
+        self.too_large = length is not None and length > self.max_body_bytes
+        super().gotLength(None if self.too_large else length)
 
     def handleContentChunk(self, data):
         self._received += len(data)
         if self._received > self.max_body_bytes:
-            self._too_large = True
-        if not self._too_large or self.content.tell() < JOURNAL_SAMPLE:
+            self.too_large = True
+        if not self.too_large or self.content.tell() < JOURNAL_SAMPLE:
             super().handleContentChunk(data)
 
 
@@ -48,37 +48,6 @@ class LimitedRequest(server.Request):
 def _wsdl_bytes(service_name: str, address: str) -> bytes:
     service = next(s for s in services() if s.name == service_name)
     return wsdl_builder.build_wsdl(service, address)
-
-
-class SoapResource(resource.Resource):
-    """POST: the SOAP endpoint (run in the thread pool). GET ?wsdl: the WSDL, like most SOAP stacks."""
-
-    isLeaf = True
-
-    def __init__(self, reactor, threadpool, service: Service, endpoint: SoapEndpoint):
-        super().__init__()
-        self.reactor = reactor
-        self.threadpool = threadpool
-        self.service = service
-        self.endpoint = endpoint
-
-    def render_POST(self, request):
-        return render_in_pool(self.reactor, self.threadpool, self.endpoint, request,
-                              too_large=getattr(request, "_too_large", False))
-
-    def render_GET(self, request):
-        request.setHeader(b"content-type", b"text/xml; charset=utf-8")
-        return _wsdl_bytes(self.service.name, service_urls(self.service, base_url(request))["url"])
-
-    render_HEAD = render_GET
-
-    def render(self, request):
-        if request.method in (b"POST", b"GET", b"HEAD"):
-            return super().render(request)
-        request.setResponseCode(405)
-        request.setHeader(b"allow", b"GET, HEAD, POST")
-        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
-        return b"POST a SOAP 1.1 message here, or GET ?wsdl\n"
 
 
 class WsdlDirectory(Directory):
@@ -121,7 +90,6 @@ def build_site(reactor, threadpool, processor, max_body_bytes: int, guard, datab
     for /metrics; console: server.console.ConsoleSettings for /console/."""
     from . import spyne_app
     from .health import health_resource
-    from .outage import OutageGate
     from .rest import rest_resource
 
     root = Directory()
@@ -146,11 +114,10 @@ def build_site(reactor, threadpool, processor, max_body_bytes: int, guard, datab
         root.putChild(b"console", ConsoleResource(reactor, threadpool, processor.store, console))
     soap_dir = Directory()
     root.putChild(b"soap", soap_dir)
+    is_ready = database.is_ready if database is not None else (lambda: True)
     for svc in services():
-        endpoint = SoapEndpoint(svc, spyne_app.build(svc, processor), processor, max_body_bytes, guard)
-        if database is not None:
-            endpoint = OutageGate(endpoint, database.is_ready)
-        soap_dir.putChild(svc.name.encode("ascii"), SoapResource(reactor, threadpool, svc, endpoint))
+        endpoint = SoapEndpoint(svc, spyne_app.build(svc, processor), processor, guard, max_body_bytes, is_ready)
+        soap_dir.putChild(svc.name.encode("ascii"), SoapResource(reactor, threadpool, svc, endpoint, _wsdl_bytes))
     site = server.Site(root)
 
     class _Request(LimitedRequest):
@@ -161,4 +128,4 @@ def build_site(reactor, threadpool, processor, max_body_bytes: int, guard, datab
     return site
 
 
-__all__ = ["build_site", "endpoint_listing", "LimitedRequest", "TOO_LARGE_KEY"]
+__all__ = ["build_site", "endpoint_listing", "LimitedRequest"]

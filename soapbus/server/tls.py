@@ -19,8 +19,8 @@ HTTP one (or alone, `--no-http`). What it negotiates:
   are sent to the client (certificate_authorities), so that a client with several
   certificates (a Java key store) picks the right one.
 
-A verified client certificate reaches the pipeline as a `PeerCertificate` in the WSGI environ
-(`TLS_CLIENT_KEY`, set by wsgi_host), which the guard binds to Header/Source by the rules
+A verified client certificate reaches the pipeline as a `PeerCertificate` (read on the reactor by
+`client_certificate`, handed to the pool as a typed value: server/inbound.py), which the guard binds to Header/Source by the rules
 signers are bound by, and which the journal records with the caller's address. Handshakes
 that fail are logged at INFO with the reason OpenSSL gives (no HTTP request exists for them).
 
@@ -44,7 +44,6 @@ from ..security.pem import KeyPair, PemError, load_certificates
 log = logging.getLogger(__name__)
 
 DEFAULT_TLS_PORT = 8443
-TLS_CLIENT_KEY = "soapbus.tls_client"  # WSGI environ: the verified client certificate (PeerCertificate) or None
 # TLS 1.2 suites: ECDHE key exchange (forward secrecy) with AEAD ciphers; TLS 1.3 suites are OpenSSL's (all AEAD)
 TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
 
@@ -241,4 +240,4 @@ def describe_tls_failure(error: BaseException) -> str | None:
 
 
 __all__ = ["TlsConfig", "TlsConfigError", "PeerCertificate", "tls_listening_factory", "server_options", "client_certificate",
-           "peer_label", "describe_tls_failure", "DEFAULT_TLS_PORT", "TLS_CLIENT_KEY", "TLS12_CIPHERS"]
+           "peer_label", "describe_tls_failure", "DEFAULT_TLS_PORT", "TLS12_CIPHERS"]

@@ -1,18 +1,18 @@
-"""Hosting a WSGI application (Spyne's, behind soapbus's front) on Twisted, one thread hop each way.
+"""Hosting a WSGI application (the REST binding's) on Twisted: one job of the thread pool each.
 
 twisted.web.wsgi would do, but its response path blocks the worker thread on the reactor
-(`blockingCallFromThread`) for the first write and hops again for each later one; a SOAP
-answer is one small body, so the whole call runs in the pool and the reactor writes the
-collected answer once. Spyne's own Twisted transport is not used: with current Twisted it
-gets the request method as bytes (every POST 405), breaks on a bytes URL (`?wsdl` 500) and
-imports the removed `twisted.python.constants`.
+(`blockingCallFromThread`) for the first write and hops again for each later one; an answer
+here is one small body, so the whole call runs in the pool and the reactor writes the
+collected answer once. (SOAP requests are not WSGI: server/inbound.py.)
 
 The pool never touches the Twisted request: the body (already whole in memory or a temporary
 file when the resource renders) is read into bytes on the reactor, and the answer is written
 on the reactor. Twisted closes `request.content` when a client hangs up, so a pool thread
 still reading it would fail half-way (`ValueError: I/O operation on closed file`); with the
 bytes in hand, a request that arrived whole is processed and journaled whole even if its
-client is gone, and the answer that cannot be delivered is logged in one line.
+client is gone, and the answer that cannot be delivered is logged in one line. What the
+application needs beside the environ (the too-large flag, the TLS client certificate) it is
+given as arguments by its resource, read on the reactor, never through environ keys.
 """
 from __future__ import annotations
 
@@ -22,16 +22,10 @@ import logging
 from twisted.internet.threads import deferToThreadPool
 from twisted.web.server import NOT_DONE_YET
 
-from ..message import Error, FaultMessage, Reply, codes, soap
-from ..message import envelope as env
-from .tls import TLS_CLIENT_KEY, client_certificate
-
 log = logging.getLogger(__name__)
 
-TOO_LARGE_KEY = "soapbus.too_large"
 
-
-def environ_for(request, too_large: bool) -> dict:
+def environ_for(request) -> dict:
     """The WSGI environ of a Twisted request (built on the reactor, read in the pool)."""
     host = request.getHost()
     peer = request.getClientAddress()
@@ -53,8 +47,6 @@ def environ_for(request, too_large: bool) -> dict:
         "wsgi.multithread": True,
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
-        TOO_LARGE_KEY: too_large,
-        TLS_CLIENT_KEY: client_certificate(request),  # read on the reactor, from the connection
     }
     for name, values in request.requestHeaders.getAllRawHeaders():
         key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
@@ -87,18 +79,14 @@ def call_application(application, environ: dict) -> tuple[int, list[tuple[str, s
     return int(started["status"].split(" ", 1)[0]), started["headers"], b"".join(chunks)
 
 
-def render_in_pool(reactor, threadpool, application, request, too_large: bool):
+def render_in_pool(reactor, threadpool, application, request):
     """Answer `request` from `application` run in `threadpool`; returns NOT_DONE_YET for render()."""
-    environ = environ_for(request, too_large)
+    environ = environ_for(request)
     finished = []
     request.notifyFinish().addBoth(finished.append)  # the client may go away while we work
 
     def write(answer):
         status, headers, body = answer
-        later = _answer_later(environ)
-        if later is not None:  # the pipeline answers on the reactor (the bus role waiting for a backend)
-            later().addCallback(lambda outcome: (outcome.status, headers, outcome.body)).addCallbacks(write, fail)
-            return
         if finished:
             _log_undelivered(environ, status, body)
             return
@@ -112,25 +100,11 @@ def render_in_pool(reactor, threadpool, application, request, too_large: bool):
 
     def fail(failure):
         log.error("unhandled error answering %s: %s", environ["PATH_INFO"], failure.getTraceback())
-        error = Error(code="5.3", level="FATAL", reason="the server failed while answering; "
-                                                        "the message may be sent again with the same MessageID")
-        detail = env.to_element(FaultMessage(Reply(result=codes.FAILED, errors=[error])))
-        write((500, [("Content-Type", "text/xml; charset=utf-8")],
-               soap.to_bytes(soap.fault("soapenv:Server", error.reason, detail))))
+        write((500, [("Content-Type", "text/plain; charset=utf-8")],
+               b"the server failed while answering; see its log\n"))
 
     deferToThreadPool(reactor, threadpool, call_application, application, environ).addCallbacks(write, fail)
     return NOT_DONE_YET
-
-
-def _answer_later(environ: dict):
-    """The pipeline's `Outcome.later`, taken out of the environ (once), when its answer is not ready."""
-    from .spyne_app import OUTCOME_KEY
-
-    outcome = environ.get(OUTCOME_KEY)
-    later = getattr(outcome, "later", None)
-    if later is not None:
-        environ[OUTCOME_KEY] = None
-    return later
 
 
 def _log_undelivered(environ: dict, status: int, body: bytes) -> None:
