@@ -40,9 +40,9 @@ def test_create_get_change_delete_with_typed_wsdls(typed):
     got = typed.get("MeterReadings", mrid)
     assert got.result == "OK"
     assert got.payload[0].tag == f"{{{MR_NS}}}MeterReadings"
-    assert got.data[0]["MeterReading"]["mRID"] == mrid
+    assert got.data[0]["MeterReading"][0]["mRID"] == mrid
     typed.change("MeterReadings", meter_readings(mrid, value="7.5"))
-    assert typed.get("MeterReadings", mrid).data[0]["MeterReading"]["Readings"]["value"] == "7.5"
+    assert typed.get("MeterReadings", mrid).data[0]["MeterReading"][0]["Readings"][0]["value"] == "7.5"
     typed.delete("MeterReadings", mrid)
     with pytest.raises(FailedReply) as failed:
         typed.get("MeterReadings", mrid)
@@ -52,7 +52,7 @@ def test_create_get_change_delete_with_typed_wsdls(typed):
 def test_generic_wsdl_serves_every_noun(generic):
     mrid = m.new_message_id()
     assert generic.create("MeterReadings", etree.tostring(meter_readings(mrid))).result == "OK"
-    assert generic.get("MeterReadings", mrid).data[0]["MeterReading"]["mRID"] == mrid
+    assert generic.get("MeterReadings", mrid).data[0]["MeterReading"][0]["mRID"] == mrid
 
 
 def test_correlation_id_is_echoed(typed):
@@ -63,7 +63,7 @@ def test_correlation_id_is_echoed(typed):
 def test_compressed_payload_round_trip(typed):
     mrid = m.new_message_id()
     assert typed.create("MeterReadings", meter_readings(mrid), compress=True).result == "OK"
-    assert typed.get("MeterReadings", mrid).data[0]["MeterReading"]["mRID"] == mrid
+    assert typed.get("MeterReadings", mrid).data[0]["MeterReading"][0]["mRID"] == mrid
 
 
 def test_duplicate_create_raises_failed_reply_with_6_1(typed):

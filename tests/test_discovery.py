@@ -317,7 +317,7 @@ def test_the_client_gets_meter_readings_from_the_2011_shape_at_another_endpoint(
         assert Client(wsdl).target_for("get", "MeterReadings").address == INTEROP_ADDRESS
         client = Client(wsdl, endpoint=f"{vendor.url}/mdms", source="CIS")
         got = client.get("MeterReadings", "meter-7")
-        assert got.result == "OK" and got.data[0]["MeterReading"]["Meter"]["mRID"] == "meter-7"
+        assert got.result == "OK" and got.data[0]["MeterReading"][0]["Meter"]["mRID"] == "meter-7"
         path, _, body = vendor.received[0]
         sent = soap.unwrap(body).operation
         assert path == "/mdms" and sent.tag == f"{{{INTEROP_NS}}}MeterReadingsRequestMessage"

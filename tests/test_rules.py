@@ -102,7 +102,7 @@ def test_outage_record_is_readable_through_the_i6_service(server, head_end):
     [(_, record)] = records(server, meter)
     mrid = record.findtext(f"{{{OUT}}}mRID")
     got = Client(f"{server.url}/soap/GetOutageRecords").get("OutageRecords", mrid)
-    assert got.data[0]["OutageRecord"]["EndDevices"]["mRID"] == meter
+    assert got.data[0]["OutageRecord"][0]["EndDevices"][0]["mRID"] == meter
 
 
 def test_a_rule_naming_an_unknown_action_is_refused():

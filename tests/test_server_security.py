@@ -83,7 +83,7 @@ def test_signed_i9_round_trip_with_the_client(server, keys, trust):
                     signing_key=keys["mdms"], trust=trust)
     mrid = m.new_message_id()
     assert client.create("Controls", controls(mrid)).result == "OK"
-    assert client.get("Controls", mrid).data[0]["Control"]["mRID"] == mrid
+    assert client.get("Controls", mrid).data[0]["Control"][0]["mRID"] == mrid
     assert mrid in objects(server)
 
 

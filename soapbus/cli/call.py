@@ -69,7 +69,8 @@ def call(target, message_file, verb, noun, ids, payload_file, compress, timeout,
 
     \b
     Exit status: 0 OK; 1 FAILED or PARTIAL; 2 wrong usage (options, files, an unknown noun or
-    verb); 3 no usable answer (nothing answers, not SOAP, a signature that does not verify);
+    verb, a WSDL or schema that cannot be used); 3 no usable answer (nothing answers, not SOAP, a
+    signature that does not verify);
     4 a SOAP fault.
     """
     if bool(message_file) == bool(verb or noun):
@@ -102,7 +103,8 @@ def call(target, message_file, verb, noun, ids, payload_file, compress, timeout,
 
 def _send_message(target, message_file, verb, noun, ids, payload_file, compress, source, header_fields, credentials,
                   exchange, timeout, endpoints, schema_dirs, output, asynchronous, listen) -> int:
-    from ..client import Client, NotOffered, SecurityError, SoapbusClientError, SoapFaultError, TransportError
+    from ..client import (Client, DiscoveryError, NotOffered, SecurityError, SoapbusClientError, SoapFaultError,
+                          TransportError)
     from ..client.errors import UnverifiedAnswer
 
     address = (endpoints[0] if endpoints else target[0])
@@ -131,6 +133,9 @@ def _send_message(target, message_file, verb, noun, ids, payload_file, compress,
         raise CallUsageError(str(exc)) from None
     except SecurityError as exc:
         raise CallTransportError(f"the answer cannot be trusted: {exc}") from None
+    except DiscoveryError as exc:  # nothing answers (3), or a WSDL or schema that cannot be used as given (2)
+        hint = transport_hint(address, str(exc))
+        raise (CallTransportError if hint.startswith("no server answers") else CallUsageError)(hint) from None
     except TransportError as exc:
         raise CallTransportError(transport_hint(address, str(exc))) from None
     except SoapbusClientError as exc:

@@ -4,7 +4,8 @@ Exit status of `soapbus call` (one table, used by every path through the command
 
     0  the answer is OK
     1  the answer is FAILED or PARTIAL
-    2  the command was used wrongly: options, a file that is not XML, an unknown noun or verb
+    2  the command was used wrongly: options, a file that is not XML, an unknown noun or verb, a WSDL
+       or schema that cannot be used as given
     3  no usable answer: nothing answers at the address, not SOAP, a signature that does not verify
     4  the endpoint answered with a SOAP Fault
 """

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from .. import message as m
 from ..message import MessageError, codes, soap
-from .data import to_data
+from .data import document_data
 from .http_server import BackgroundHTTPServer
 
 
@@ -41,7 +41,7 @@ class AsyncResult:
 
     @property
     def data(self) -> list:
-        return [to_data(doc) for doc in self.payload]
+        return [document_data(doc) for doc in self.payload]
 
 
 class CallbackListener:

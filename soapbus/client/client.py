@@ -25,7 +25,7 @@ from zeep.transports import Transport
 
 from .. import message as m
 from ..message import MessageError, codes, shapes, soap, verbs
-from .data import to_data
+from .data import document_data
 from ..security import SecurityFault, Verifier, sign_envelope
 from ..security import ns as wss_ns
 from . import discovery
@@ -82,7 +82,7 @@ class Result:
 
     @property
     def data(self) -> list:
-        return [to_data(doc) for doc in self.payload]
+        return [document_data(doc) for doc in self.payload]
 
     @property
     def correlation_id(self) -> str | None:

@@ -89,7 +89,7 @@ def test_mock_judges_soapbus_client_as_the_vendor_client():
         vendor = Client(f"{mock.url}/soap/ExecuteMeterReadings", f"{mock.url}/soap/GetMeterReadings", source="MDMS")
         assert vendor.create("MeterReadings", meter_readings(m.new_message_id())).result == "OK"
         got = vendor.get("MeterReadings", "any")
-        assert got.result == "OK" and got.data[0]["MeterReading"]["mRID"]
+        assert got.result == "OK" and got.data[0]["MeterReading"][0]["mRID"]
         mock.wait(5)
     finally:
         mock.stop()
