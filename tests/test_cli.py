@@ -64,7 +64,8 @@ def test_journal_list_and_show(server):
 @pytest.mark.parametrize("args, says", [
     (["call", "http://127.0.0.1:9/soap/X"], "give either --file, or --verb and --noun"),
     (["call", "http://127.0.0.1:9/soap/X", "--verb", "get"], "--verb and --noun go together"),
-    (["call", "http://127.0.0.1:9/soap/X", "--verb", "get", "--noun", "MeterReadings"], "cannot fetch the WSDL"),
+    (["call", "http://127.0.0.1:9/soap/X", "--verb", "get", "--noun", "MeterReadings"],
+     "no server answers at http://127.0.0.1:9/soap/X: is `scripts/serve` running?"),
     (["journal", "list", "--data", "/nonexistent/soapbus"], "no soapbus database at"),
     (["journal", "show", "--data", "/tmp"], "give exactly one of"),
     (["journal", "list", "--database", "postgresql+psycopg://nobody@127.0.0.1:1/x"], "cannot open the database"),

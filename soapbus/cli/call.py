@@ -133,9 +133,11 @@ def _send_message(target, message_file, verb, noun, ids, payload_file, compress,
         raise CallUsageError(str(exc)) from None
     except SecurityError as exc:
         raise CallTransportError(f"the answer cannot be trusted: {exc}") from None
-    except DiscoveryError as exc:  # nothing answers (3), or a WSDL or schema that cannot be used as given (2)
-        hint = transport_hint(address, str(exc))
-        raise (CallTransportError if hint.startswith("no server answers") else CallUsageError)(hint) from None
+    except DiscoveryError as exc:
+        # A schema the WSDL imports that must be given with --schema is the caller's to fix (2); a WSDL
+        # that could not be had at all (nothing answers, TLS refused, not a WSDL) is no usable answer (3).
+        error = CallUsageError if "--schema" in str(exc) else CallTransportError
+        raise error(transport_hint(address, str(exc))) from None
     except TransportError as exc:
         raise CallTransportError(transport_hint(address, str(exc))) from None
     except SoapbusClientError as exc:
