@@ -44,6 +44,7 @@ class LegAnswer:
     reply: m.Reply
     payload: m.Payload | None
     raw: bytes | None  # the backend's answer as it came, for the journal
+    header: m.Header | None = None  # its Header, for the journal's columns
 
 
 def backend_answer(answer: bytes | None, error: str | None) -> LegAnswer | None:
@@ -57,7 +58,7 @@ def backend_answer(answer: bytes | None, error: str | None) -> LegAnswer | None:
         response = m.parse(unwrapped.message, "ResponseMessage")
     except MessageError:
         return None
-    return LegAnswer(response.reply, response.payload, answer)
+    return LegAnswer(response.reply, response.payload, answer, response.header)
 
 
 def best_route(routes, noun: str, verb: str, context: str | None):

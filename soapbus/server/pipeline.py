@@ -312,7 +312,8 @@ class Processor:
         try:
             with self.store.unit_of_work() as uow:
                 _claim(uow, header)
-                back_id = uow.journal("in", answered.raw, header=None, kind="ResponseMessage", peer=route.endpoint,
+                back_id = uow.journal("in", answered.raw, header=answered.header, kind="ResponseMessage",
+                                      peer=route.endpoint,
                                       outcome="processed", reply_code=_first_code(answered.reply),
                                       reason="the backend's answer to a forwarded request")
                 answer = reply_to(header, answered.reply, answered.payload, source=self.source)
@@ -350,11 +351,13 @@ class Processor:
             return Outcome(202, b"", in_id)
         if call.sign is not None:  # same answer, fresh Timestamp and signature
             previous = soap.to_bytes(call.sign(parse_bytes(previous, "stored reply")))
+        earlier = _stored_answer(previous)  # our own bytes: for the journal's columns only
         with self.store.unit_of_work() as uow:
             in_id = uow.journal("in", call.raw, header=msg.header, kind=msg.kind, peer=call.peer,
                                 outcome="duplicate", reason="MessageID already processed; earlier reply repeated")
-            out_id = uow.journal("out", previous, header=None, kind="ResponseMessage", peer=call.peer,
-                                 outcome="replied", reason="repeat of the earlier reply", related_id=in_id)
+            out_id = uow.journal("out", previous, header=earlier.header if earlier else None, kind="ResponseMessage",
+                                 peer=call.peer, outcome="replied", reason="repeat of the earlier reply",
+                                 reply_code=_first_code(earlier.reply) if earlier else None, related_id=in_id)
         return Outcome(200, previous, out_id)
 
     def journal_refusal(self, raw: bytes, peer, body: bytes, error: Error, status: int) -> Outcome:
@@ -400,6 +403,17 @@ def _wrap(service: Service, message, carrier_ns: str | None = None) -> etree._El
         return env.to_element(message)
     ns = carrier_ns or service.message_ns
     return env.to_element(message, wrapper=f"{{{ns}}}{service.noun}{message.kind}", part_ns=ns)
+
+
+def _stored_answer(stored: bytes) -> ResponseMessage | None:
+    """The ResponseMessage of an answer this server stored for re-delivery (None if it was a fault)."""
+    try:
+        unwrapped = soap.unwrap(stored)
+        if soap.read_fault(unwrapped.envelope) is not None:
+            return None
+        return env.parse(unwrapped.message, "ResponseMessage")
+    except MessageError:
+        return None
 
 
 class _AlreadyClaimed(Exception):
