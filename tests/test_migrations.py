@@ -22,13 +22,13 @@ from soapbus.store.schema import metadata
 from .migration_support import (Databases, databases, one_line_error, release_0_1_0, run_0_1_0,  # noqa: F401 - fixtures
                                 soapbus_cli, structure, structure_of)
 
-NEWEST = "0002"
+NEWEST = "0003"
 
 
 def test_the_revisions_are_a_line_from_0001_to_the_newest():
     revisions = history()
-    assert [r.id for r in revisions] == [NEWEST, "0001"] and head() == NEWEST
-    assert [r.down for r in revisions] == ["0001", None]
+    assert [r.id for r in revisions] == [NEWEST, "0002", "0001"] and head() == NEWEST
+    assert [r.down for r in revisions] == ["0002", "0001", None]
     assert all(r.title and len(r.title) < 100 for r in revisions)
 
 
@@ -149,7 +149,7 @@ def test_an_upgrade_that_cannot_carry_the_data_over_changes_nothing(databases, t
             conn.execute(text("DELETE FROM outbox WHERE id = 2"))
             conn.commit()
     upgraded = soapbus_cli(*upgrade, cwd=tmp_path)  # positive control: one leg each, upgraded
-    assert upgraded.returncode == 0 and "upgraded from revision 0001 to 0002" in upgraded.stdout, upgraded.stderr
+    assert upgraded.returncode == 0 and f"upgraded from revision 0001 to {NEWEST}" in upgraded.stdout, upgraded.stderr
 
 
 def test_a_server_finding_a_schema_behind_after_start_up_waits_or_upgrades(databases):
@@ -204,7 +204,7 @@ def test_db_history_lists_the_revisions_newest_first(tmp_path):
     listed = soapbus_cli("db", "history", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     lines = listed.stdout.splitlines()
-    assert lines[0].startswith(f"{NEWEST} (newest)  Outbox:") and lines[-1] == "0001  The tables of soapbus 0.1.0."
+    assert lines[0].startswith(f"{NEWEST} (newest)  Journal:") and lines[-1] == "0001  The tables of soapbus 0.1.0."
 
 
 DRAFT_ROUND_TRIP = r'''
@@ -228,7 +228,7 @@ engine = create_engine("sqlite://", poolclass=StaticPool)
 with engine.begin() as conn:  # a store at the newest revision so far, upgraded by the draft
     config = alembic_config(conn)
     config.set_main_option("version_locations", f"{HERE / 'versions'} {versions}")
-    command.upgrade(config, "0002")
+    command.upgrade(config, "0003")
     command.upgrade(config, "head")
     print(drafted.name, "note" in {c["name"] for c in inspect(conn).get_columns("route")},
           compare_metadata(MigrationContext.configure(conn), metadata))
@@ -243,7 +243,7 @@ def test_a_drafted_revision_upgrades_a_store_to_the_changed_tables(tmp_path):
     ran = subprocess.run([sys.executable, "-c", DRAFT_ROUND_TRIP, str(versions)], capture_output=True, text=True,
                          cwd=tmp_path, timeout=120)
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.split("\n")[-2] == "0003_route_a_note.py True []", ran.stdout
-    drafted = (versions / "0003_route_a_note.py").read_text()
-    assert "down_revision = '0002'" in drafted and "batch_op.add_column(sa.Column('note', sa.Text()" in drafted
+    assert ran.stdout.split("\n")[-2] == "0004_route_a_note.py True []", ran.stdout
+    drafted = (versions / "0004_route_a_note.py").read_text()
+    assert f"down_revision = '{NEWEST}'" in drafted and "batch_op.add_column(sa.Column('note', sa.Text()" in drafted
     assert "soapbus.store.schema" not in drafted  # a revision never follows schema.py

@@ -15,11 +15,14 @@ import pytest
 
 from soapbus import message as m
 from soapbus.store import Standing, Store
+from soapbus.store.migrations import head
 
 from .helpers import header, meter_readings, response_message, start_server, typed_envelope
 from .migration_fill_0_1_0 import REPLY, REQUEST, as_json
 from .migration_support import (Database, databases, one_line_error, release_0_1_0, run_0_1_0,  # noqa: F401
                                 soapbus_cli)
+
+NEWEST = head()  # the newest revision: what an upgraded store ends at
 
 FILL = str(Path(__file__).with_name("migration_fill_0_1_0.py"))
 
@@ -55,23 +58,23 @@ def test_a_store_0_1_0_filled_is_upgraded_with_everything_intact(databases, rele
     where = ("--data", str(database.data_dir), "--database", database.url)
 
     current = soapbus_cli("db", "current", *where, cwd=tmp_path)
-    assert current.returncode == 1 and "revision 0001" in current.stdout and "behind the newest, 0002" in current.stdout
+    assert current.returncode == 1 and "revision 0001" in current.stdout and f"behind the newest, {NEWEST}" in current.stdout
     assert ("made before revisions were kept" in current.stdout) == (made_by == "create_all of 0.1.0")
 
     refused = soapbus_cli("serve", "--port", "0", *where, cwd=tmp_path)
     assert refused.returncode == 1
-    assert "at revision 0001, older than this soapbus's 0002: run `soapbus db upgrade`" in one_line_error(refused)
+    assert f"at revision 0001, older than this soapbus's {NEWEST}: run `soapbus db upgrade`" in one_line_error(refused)
 
     upgraded = soapbus_cli("db", "upgrade", *where, cwd=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert upgraded.stdout.strip().endswith("upgraded from revision 0001 to 0002")
+    assert upgraded.stdout.strip().endswith(f"upgraded from revision 0001 to {NEWEST}")
     assert _rows_now(database, before) == before  # every row, every column, byte for byte
 
     with database.store() as store:
         assert store.schema_state().standing is Standing.AT_HEAD
         _read_back_by_this_soapbus(store, before)
     again = soapbus_cli("db", "upgrade", *where, cwd=tmp_path)
-    assert again.returncode == 0 and "already at revision 0002; nothing to do" in again.stdout
+    assert again.returncode == 0 and f"already at revision {NEWEST}; nothing to do" in again.stdout
 
     server = start_server(database.data_dir, database.url)
     try:  # the upgraded store serves: a new object next to the old ones, journaled after them
@@ -140,4 +143,4 @@ def test_serve_upgrade_db_upgrades_a_store_behind_and_serves_it(databases, tmp_p
     finally:
         server.stop()
     current = soapbus_cli("db", "current", "--data", str(database.data_dir), "--database", database.url, cwd=tmp_path)
-    assert current.returncode == 0 and "revision 0002, the newest" in current.stdout
+    assert current.returncode == 0 and f"revision {NEWEST}, the newest" in current.stdout

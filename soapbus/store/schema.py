@@ -95,7 +95,8 @@ journal = Table(
     Column("source", String),
     Column("peer", String),
     Column("outcome", String(32), nullable=False),
-    Column("reply_code", String(16)),
+    # A 61968 code ("5.2") or a WS-Security fault's QName ("wsse:FailedAuthentication")
+    Column("reply_code", String(64)),
     Column("reason", Text),
     Column("size", Integer, nullable=False),
     Column("raw", LargeBinary, nullable=False),
