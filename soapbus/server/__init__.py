@@ -22,6 +22,7 @@ from .metrics import Metrics
 from .patterns import PatternConfig
 from .pipeline import Processor
 from .plugins import PluginError, handler_table
+from .workers import Supervisor, WorkerListeners, WorkersError, reserve
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,9 @@ def edge_limits(config: ServerConfig) -> EdgeLimits:
                       max_connections=config.max_connections or default_max_connections())
 
 
-def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None = None) -> Running:
+def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None = None,
+          listeners: WorkerListeners | None = None) -> Running:
+    """listeners: the sockets a worker of `serve --workers` adopts instead of listening itself."""
     if reactor is None:
         from twisted.internet import reactor  # noqa: PLC0415 - the global reactor only when none is given
     from .site import build_site
@@ -101,8 +104,15 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
     site = build_site(reactor, threadpool, processor, config.max_body_bytes, guard, database,
                       metrics=metrics, console=console)
     edge = edge_limits(config)
-    port, tls_port = _listen(reactor, config, listening_factory(site, edge, reactor), tls_options)
+    if listeners is not None:
+        site.worker_label = str(listeners.index).encode("ascii")
+    port, tls_port = _listen(reactor, config, listening_factory(site, edge, reactor), tls_options, listeners)
     broker = _broker(reactor, threadpool, store, config, outbound_tls)
+    if broker is not None and config.broker_requests is not None:  # every node shares the request queue
+        from .broker_requests import take_requests
+
+        take_requests(reactor, threadpool, broker, processor, guard, config.broker_requests, config.max_body_bytes,
+                      database.is_ready)
     delivery = DeliveryEngine(reactor, threadpool, store, config.delivery, signer=guard.outbound_signer(),
                               interval=config.delivery_interval, available=database.is_ready, broker=broker,
                               tls_policy=outbound_tls)
@@ -136,13 +146,19 @@ def _tls_settings(config: ServerConfig):
         raise StartupError(f"TLS for deliveries: {exc}") from None
 
 
-def _listen(reactor, config: ServerConfig, factory, tls_options):
+def _listen(reactor, config: ServerConfig, factory, tls_options, listeners: WorkerListeners | None = None):
     """Plain HTTP on config.port and HTTPS on config.tls.port, each as configured, behind the same
-    connection limit, request deadline and idle timeout (one `factory`: the limit counts both)."""
+    connection limit, request deadline and idle timeout (one `factory`: the limit counts both).
+    A worker of `serve --workers` listens on the addresses its supervisor reserved instead."""
     from twisted.internet.error import CannotListenError
 
     from .tls import tls_listening_factory
 
+    if listeners is not None:
+        port = listeners.http.adopt(reactor, factory) if listeners.http is not None else None
+        tls_port = (listeners.https.adopt(reactor, tls_listening_factory(tls_options, factory))
+                    if listeners.https is not None else None)
+        return port, tls_port
     port = reactor.listenTCP(config.port, factory, interface=config.host) if config.http else None
     if tls_options is None:
         return port, None
@@ -188,14 +204,54 @@ def _open_store(config: ServerConfig) -> Store:
         raise StartupError(f"cannot use the database {url}: {exc}") from None
 
 
-def run(config: ServerConfig, on_ready=None) -> None:
+def run(config: ServerConfig, on_ready=None, listeners: WorkerListeners | None = None) -> None:
     from twisted.internet import reactor
 
-    running = start(config, reactor)
+    running = start(config, reactor, listeners=listeners)
     if on_ready is not None:
         on_ready(running)
     reactor.run()
 
 
-__all__ = ["ServerConfig", "SecurityConfig", "start", "run", "Running", "StartupError", "DatabaseWatch",
+def run_workers(config: ServerConfig, count: int, on_ready=None, on_worker=None) -> int:
+    """`serve --workers N` (server/workers.py): the configuration and the database checked once
+    (StartupError), the port(s) reserved, N workers forked and kept running; returns the exit status.
+    on_ready(running) runs in the first worker when it first listens; on_worker(index, pid, restarted)
+    in every worker."""
+    import os
+
+    _check_before_forking(config)
+    reserved = reserve(config.host, config.port if config.http else None,
+                       config.tls.port if config.tls is not None else None)
+
+    def serve_worker(index: int, restarted: bool) -> None:
+        listeners = WorkerListeners(reserved.http, reserved.https, index)
+
+        def ready(running):
+            if index == 1 and not restarted and on_ready is not None:
+                on_ready(running)
+            if on_worker is not None:
+                on_worker(index, os.getpid(), restarted)
+        run(config, ready, listeners)
+
+    return Supervisor(count, serve_worker).run()
+
+
+def _check_before_forking(config: ServerConfig) -> None:
+    """What every worker would refuse, refused once: TLS files, the data folder, the database URL,
+    the DMS's handler modules, the schema's revision (the database is not required to answer).
+    Nothing is left open: a forked worker must not share a connection or a thread with another."""
+    _tls_settings(config)
+    store = _open_store(config)
+    try:
+        build_processor(config, store)
+        try:
+            DatabaseWatch(store, upgrade=config.upgrade_db).open()
+        except SchemaNotCurrent as exc:
+            raise StartupError(str(exc)) from None
+    finally:
+        store.close()
+
+
+__all__ = ["ServerConfig", "SecurityConfig", "start", "run", "run_workers", "WorkersError", "Running", "StartupError", "DatabaseWatch",
            "HandlerRegistry", "HandlerRequest", "HandlerResult", "registry", "build_processor"]

@@ -48,12 +48,19 @@ class LimitedRequest(server.Request):
         # Twisted reads the Content-Type of every POST through the email package to see whether
         # the body is a form (a fifth of the reactor's time per SOAP request): only the console's are.
         self._parsePOSTFormSubmission = path.startswith(FORM_PATHS)
+        label = getattr(getattr(self.channel, "site", None), "worker_label", None)
+        if label is not None:
+            self.setHeader(b"x-soapbus-worker", label)
         super().requestReceived(command, path, version)
 
 
 class QuietSite(server.Site):
     """No access log: Twisted's goes to its global log, which nothing here reads, at a cost per
     request; every SOAP and REST message is in the journal with its peer instead."""
+
+    # Under `serve --workers N`: this worker's number (1..N), sent as X-Soapbus-Worker on every
+    # answer, so that an operator (and the tests) can see how connections are spread.
+    worker_label: bytes | None = None
 
     def log(self, request):
         pass
