@@ -80,11 +80,19 @@ class BrokerRelay:
         self._attempt = 0
         self._stopping = False
         self.last_problem = "not connected yet"
+        self._on_connected: list = []  # called with each new connection (the request queue's consumer)
 
     # ------------------------------------------------------------ connection
 
     def start(self) -> None:
         self._connect()
+
+    def when_connected(self, attach) -> None:
+        """attach(connection) on every connection this relay makes (now too, if it is connected): a
+        user of the same connection opens its own channel there, and is called again after a reconnect."""
+        self._on_connected.append(attach)
+        if self.channel is not None and self.connection is not None and self.connection.is_open:
+            attach(self.connection)
 
     def stop(self) -> None:
         self._stopping = True
@@ -114,6 +122,8 @@ class BrokerRelay:
         self._attempt = 0
         log.warning("message broker connected: %s", self.safe_url)
         channel.on_closed.addBoth(self._channel_closed)
+        for attach in self._on_connected:
+            attach(connection)
 
     def _channel_closed(self, reason) -> None:
         self.channel = None

@@ -13,6 +13,7 @@ from ..bus.rules import RULE_SETS
 from .common import DEFAULT_PORT, data_option, database_option, server_config
 from .security_options import security_config, security_options
 from .tls_options import serve_tls_options, take_serve_tls
+from .broker_options import broker_request_options, take_broker_requests
 
 
 @click.command()
@@ -69,7 +70,8 @@ from .tls_options import serve_tls_options, take_serve_tls
               help="Threads for request processing and database work.")
 @click.option("--broker", "broker_url", default=None, metavar="AMQP_URL",
               help="RabbitMQ (amqp://user:password@host:5672/vhost): past-tense events go to the topic exchange "
-                   "soapbus.events, and ReplyAddresses queue:NAME and topic:NAME are served.")
+                   "soapbus.events, ReplyAddresses queue:NAME and topic:NAME are served, and requests are taken from "
+                   "the shared queue of --broker-requests.")
 @click.option("--request-deadline", default=30.0, show_default=True, type=click.FloatRange(0.1),
               help="Seconds a request (line, headers and body) may take to arrive from its first byte; "
                    "later ones are answered 408 and their connection closed.")
@@ -81,6 +83,7 @@ from .tls_options import serve_tls_options, take_serve_tls
                    "[default: min(1000, the descriptor limit - 128)].")
 @security_options
 @serve_tls_options
+@broker_request_options
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 # -- operating it: log format, the console, metrics (issue 12)
@@ -109,6 +112,7 @@ def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes
     if handler_modules and os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())  # --handlers mydms.handlers finds the module where the command is run
     listening = take_serve_tls(security)  # HTTPS, mutual TLS and deliveries' TLS; the rest is security
+    broker_requests = take_broker_requests(security, broker_url)  # the shared request queue of --broker
     security_settings = dataclasses.replace(security_config(**security), bind_tls_clients=listening.bind_tls_clients)
     config = server_config(data_dir, database_url, upgrade_db=upgrade_db, host=host, port=port, source=source,
                            max_body_bytes=max_body_bytes, max_inflated_bytes=max_inflated_bytes,
@@ -119,6 +123,7 @@ def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes
                                                   delivery_max_delay, delivery_timeout, delivery_concurrency,
                                                   delivery_lease, probe_every),
                            forward_timeout=forward_timeout, thread_pool_size=thread_pool_size, broker_url=broker_url,
+                           broker_requests=broker_requests,
                            request_deadline=request_deadline, idle_timeout=idle_timeout, max_connections=max_connections,
                            http=listening.http, tls=listening.tls, delivery_tls=listening.delivery_tls,
                            security=security_settings, console_token=console_token, reports_dir=reports_dir)

@@ -108,6 +108,11 @@ def start(config: ServerConfig, reactor=None, handlers: HandlerRegistry | None =
         site.worker_label = str(listeners.index).encode("ascii")
     port, tls_port = _listen(reactor, config, listening_factory(site, edge, reactor), tls_options, listeners)
     broker = _broker(reactor, threadpool, store, config, outbound_tls)
+    if broker is not None and config.broker_requests is not None:  # every node shares the request queue
+        from .broker_requests import take_requests
+
+        take_requests(reactor, threadpool, broker, processor, guard, config.broker_requests, config.max_body_bytes,
+                      database.is_ready)
     delivery = DeliveryEngine(reactor, threadpool, store, config.delivery, signer=guard.outbound_signer(),
                               interval=config.delivery_interval, available=database.is_ready, broker=broker,
                               tls_policy=outbound_tls)

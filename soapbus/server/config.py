@@ -14,6 +14,16 @@ from .tls import TlsConfig
 DEFAULT_PORT = 8061
 
 
+@dataclass(frozen=True)
+class BrokerRequests:
+    """The shared request queue every node with --broker consumes (server/broker_requests.py)."""
+
+    queue: str = "soapbus.requests"  # durable; each message a SOAP envelope (or a bare RequestMessage)
+    exchange: str = "soapbus.requests"  # the topic exchange the 61968 request topics are published to
+    topics: tuple[str, ...] = ("*.REQUESTS.*.*",)  # <Context>.REQUESTS.<Noun>.<verb>, bound to the queue
+    prefetch: int = 10  # messages a node holds unacknowledged at once
+
+
 @dataclass
 class ServerConfig:
     host: str = "127.0.0.1"
@@ -41,6 +51,8 @@ class ServerConfig:
     delivery_interval: float = 0.2  # seconds between outbox polls when idle
     forward_timeout: float = 10.0  # seconds the bus role waits for a backend before answering 5.1
     broker_url: str | None = None  # amqp://...: relay queue:/topic: destinations and events through RabbitMQ
+    # With broker_url, requests are also taken from this queue; None: this node takes none from the broker.
+    broker_requests: BrokerRequests | None = field(default_factory=BrokerRequests)
     # The HTTP edge (server/connections.py): a whole request must arrive within request_deadline
     # seconds of its first byte (408 otherwise); a connection may sit idle between requests for
     # idle_timeout seconds; at most max_connections are open (None: min(1000, descriptor limit - 128)).
