@@ -22,6 +22,7 @@ from soapbus.store import Store
 from .conftest import skip_or_fail
 from .helpers import header, meter_readings, start_server, typed_envelope
 from .test_broker import AMQP_URL
+from .test_db_outage import pg  # noqa: F401 - the fixture: PostgreSQL behind a proxy the test cuts
 from .test_multinode import pg_schema_url, wait
 from .test_server_security import create_controls
 
@@ -303,6 +304,35 @@ def test_poison_unsigned_and_bare_messages_on_one_node(tmp_path, names, test_pki
         assert all(peer.startswith(f"amqp:{queue} at node ") for _, peer, _ in journal)
         assert {o.key for o in objects_of(server.database_url)} == {"ONE-WAY", "BARE"}
         assert {o.key for o in objects_of(server.database_url, "Controls")} == {"CTL-SIGNED"}
+    finally:
+        server.stop()
+        requester.close()
+
+
+@pytest.mark.pg
+def test_while_the_database_is_away_queued_requests_wait_and_are_answered_once_it_is_back(tmp_path, names, pg):
+    queue, exchange = names
+    requester = Requester(queue, exchange)
+    server = start_server(tmp_path, pg.proxied_url, node_args(queue, exchange))
+    try:
+        requester.wait_consumers(1)
+        before = creates("before", 1)
+        send_all(requester, before)  # the positive control: answered while the database answers
+        pg.proxy.cut()
+        held_back = creates("held", 5)
+        for message_id, body in held_back:
+            requester.send(body, correlation_id=message_id, message_id=message_id)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            requester.pump(0.1)
+        assert set(requester.answers) == {before[0][0]}  # no 5.2 answers: the messages wait in the broker
+        with Store(pg.direct_url) as look:
+            assert all(look.journal_by_message_id(mid) == [] for mid, _ in held_back)
+        pg.proxy.restore()
+        requester.wait_for([mid for mid, _ in held_back], 30, "the held-back requests answered")
+        assert all(answer_of(requester.answers[mid][0]).reply.result == "OK" for mid, _ in held_back)
+        assert {o.key for o in objects_of(pg.direct_url)} == {"before-0"} | {f"held-{i}" for i in range(5)}
+        assert Counter(outcome for _, _, outcome in journal_in(pg.direct_url)) == {"processed": 6}
     finally:
         server.stop()
         requester.close()
