@@ -17,6 +17,7 @@ import pytest
 from soapbus import message as m
 from soapbus.message import soap
 from soapbus.security import SigningKey, pki, sign_envelope
+from soapbus.server.broker_requests import RETRY_AFTER
 from soapbus.store import Store
 
 from .conftest import skip_or_fail
@@ -90,13 +91,16 @@ class Requester:
         self.connection.close()
 
 
-def creates(prefix: str, count: int) -> list[tuple[str, bytes]]:
-    """(MessageID, envelope) of `count` CreateMeterReadings, one object each."""
+def creates(prefix: str, count: int, key: SigningKey | None = None) -> list[tuple[str, bytes]]:
+    """(MessageID, envelope) of `count` CreateMeterReadings, one object each; signed with `key` if given."""
     out = []
     for i in range(count):
         req = m.RequestMessage(header("create", "MeterReadings"), None,
                                m.Payload(documents=[meter_readings(f"{prefix}-{i}")]))
-        out.append((req.header.message_id, typed_envelope("CreateMeterReadings", "MeterReadings", req)))
+        body = typed_envelope("CreateMeterReadings", "MeterReadings", req)
+        if key is not None:
+            body = soap.to_bytes(sign_envelope(m.parse_bytes(body), key))
+        out.append((req.header.message_id, body))
     return out
 
 
@@ -196,15 +200,20 @@ def test_two_nodes_share_the_queue_and_act_once_per_request(tmp_path, names, pg_
         requester.close()
 
 
-def test_a_node_killed_mid_run_loses_nothing_and_acts_once(tmp_path, names, pg_url):
+def test_a_node_killed_mid_run_loses_nothing_and_acts_once(tmp_path, names, pg_url, test_pki):
+    """Signed requests: a message the broker delivers again after the kill was remembered against
+    replays by the dead node, and is still processed (or answered from the journal), never refused."""
     queue, exchange = names
     requester = Requester(queue, exchange)
+    key = SigningKey.load(test_pki.mdms.key, test_pki.mdms.cert)
     nodes = []
     try:
-        nodes = [start_server(tmp_path / f"n{i}", pg_url, node_args(queue, exchange)) for i in range(2)]
+        nodes = [start_server(tmp_path / f"n{i}", pg_url, node_args(queue, exchange, "--trust-ca", str(
+            test_pki.ca.cert), "--server-key", str(test_pki.server.key), "--server-cert", str(test_pki.server.cert)))
+            for i in range(2)]
         requester.wait_consumers(2)
         send_all(requester, creates("warm", 40))  # both nodes past their first requests: the kill meets one at work
-        requests = creates("kill", REQUESTS)
+        requests = creates("kill", REQUESTS, key)
         for message_id, body in requests:
             requester.send(body, correlation_id=message_id, message_id=message_id)
         deadline = time.monotonic() + 60
@@ -219,6 +228,8 @@ def test_a_node_killed_mid_run_loses_nothing_and_acts_once(tmp_path, names, pg_u
 
         time.sleep(0.5)
         requester.pump()
+        faults = [body for mid, _ in requests for props, body in requester.answers[mid] if props.type != "reply"]
+        assert not faults, f"{len(faults)} refused, the first: {faults[0][:800]!r}" if faults else ""
         answers = {mid: [answer_of(a) for a in requester.answers[mid]] for mid, _ in requests}
         assert all(a.reply.result == "OK" and a.header.correlation_id == mid
                    for mid, repeated in answers.items() for a in repeated)
@@ -333,6 +344,46 @@ def test_while_the_database_is_away_queued_requests_wait_and_are_answered_once_i
         assert all(answer_of(requester.answers[mid][0]).reply.result == "OK" for mid, _ in held_back)
         assert {o.key for o in objects_of(pg.direct_url)} == {"before-0"} | {f"held-{i}" for i in range(5)}
         assert Counter(outcome for _, _, outcome in journal_in(pg.direct_url)) == {"processed": 6}
+    finally:
+        server.stop()
+        requester.close()
+
+
+@pytest.mark.pg
+def test_a_signed_request_whose_transaction_died_is_processed_when_the_broker_delivers_it_again(
+        tmp_path, names, pg, test_pki):
+    """The signature was verified (and remembered against replays) before the database went away in
+    the handler: the broker's second delivery of the same message is no replay, and acts once."""
+    from .plugins.database_dies import CUT_PREFIX
+
+    queue, exchange = names
+    requester = Requester(queue, exchange)
+    server = start_server(tmp_path, pg.proxied_url, node_args(
+        queue, exchange, "--handlers", "tests.plugins.database_dies", "--trust-ca", str(test_pki.ca.cert),
+        "--server-key", str(test_pki.server.key), "--server-cert", str(test_pki.server.cert)),
+        env={"SOAPBUS_TEST_CUT_PORT": str(pg.proxy.cut_switch())})
+    key = SigningKey.load(test_pki.mdms.key, test_pki.mdms.cert)
+    try:
+        requester.wait_consumers(1)
+        mrid = f"{CUT_PREFIX}{uuid.uuid4()}"
+        request = m.RequestMessage(header("create", "MeterReadings"), None, m.Payload(documents=[meter_readings(mrid)]))
+        signed = soap.to_bytes(sign_envelope(m.parse_bytes(
+            typed_envelope("CreateMeterReadings", "MeterReadings", request)), key))
+        requester.send(signed, correlation_id="cut", message_id=request.header.message_id)
+        wait(lambda: "database went away" in server.log_text(), 15, "the handler cutting the database off")
+        time.sleep(RETRY_AFTER + 1)  # the held message tried again while the database is away
+        pg.proxy.restore()
+        requester.wait_for(["cut"], 30, "the answer after the database came back")
+        (properties, body), = requester.answers["cut"]
+        assert properties.type == "reply" and answer_of((properties, body)).reply.result == "OK", body[:600]
+        with Store(pg.direct_url) as look, look.unit_of_work() as uow:
+            assert uow.object_get("MeterReadings", mrid).version == 1
+        assert Counter(outcome for _, _, outcome in journal_in(pg.direct_url)) == {"processed": 1}
+        # An exact copy published afresh is still a replay: refused, as over HTTP.
+        requester.send(signed, correlation_id="copy", message_id=request.header.message_id)
+        requester.wait_for(["copy"], 15, "the copy's answer")
+        refused = soap.read_fault(m.parse_bytes(requester.answers["copy"][0][1]))
+        assert refused.code == "wsse:InvalidSecurity" and "replay" in refused.reason
     finally:
         server.stop()
         requester.close()

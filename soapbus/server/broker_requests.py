@@ -19,12 +19,14 @@ its AMQP properties `message_id`, `correlation_id` and `reply_to` are the broker
    acknowledged only once the broker confirmed the answer, or at once for a message with nothing
    to answer (one-way, or no reply_to). A message that cannot be read (the poison message) is
    answered with the FAILED Fault (a 61968 FaultMessage), journaled and acknowledged: it is not
-   redelivered forever. While the database is away nothing is taken: the message goes back to
-   the queue after `REQUEUE_AFTER` seconds, for this node or another.
+   redelivered forever. While the database is away the node keeps the messages it holds and tries
+   them again every `RETRY_AFTER` seconds (they are not answered 5.2: the broker holds the work).
 
 A node killed between its commit and the acknowledgement loses nothing: the broker redelivers
 the message, and idempotency answers it with the stored reply (a requester may then get the same
-answer twice, with the same AMQP message_id: deduplicate by it).
+answer twice, with the same AMQP message_id: deduplicate by it). A second delivery of one message
+(the broker's `redelivered`, or this node's retry) is not refused as a replay of its signature:
+its first delivery remembered it and may have died before its commit (Guard.verify).
 """
 from __future__ import annotations
 
@@ -50,7 +52,7 @@ from .reading import read_any_service, refuse_unread
 
 log = logging.getLogger(__name__)
 
-REQUEUE_AFTER = 5.0  # seconds a message waits before going back to the queue while the database is away
+RETRY_AFTER = 5.0  # seconds before a held message is tried again while the database is away
 REATTACH_AFTER = 2.0  # seconds before the consumer's channel is opened again after the broker closed it
 REFUSED_SAMPLE = 64 * 1024  # bytes of a too large message the journal keeps
 # The answer's Header/MessageID, for the AMQP message_id: the answers are soapbus's own serialisation
@@ -67,14 +69,14 @@ class QueuedRequest:
     correlation_id: str | None
     reply_to: str | None
     user_id: str | None  # checked by RabbitMQ against the sender's login, when set
-    redelivered: bool
+    redelivered: bool  # delivered before: by the broker (never acknowledged), or tried before by this node
 
 
 @dataclass(frozen=True)
 class QueueAnswer:
     """The pool's verdict on one delivery."""
 
-    outcome: Outcome | None  # None: not processed (the database is away); back to the queue
+    outcome: Outcome | None  # None: not processed (the database is away); tried again later
     reply_to: str | None = None  # the queue the answer is published to; None: answered nowhere
     correlation_id: str | None = None  # the AMQP correlation_id of the answer
 
@@ -134,7 +136,7 @@ class QueueReader:
         large = large_requests.started(len(request.body))
         call = None
         try:
-            refusal, call = read_any_service(request.body, self.processor, self.guard, peer)
+            refusal, call = read_any_service(request.body, self.processor, self.guard, peer, request.redelivered)
             outcome = refusal if refusal is not None else self.processor.process(call)
             return QueueAnswer(outcome, reply_queue(request, call), answer_correlation(request, call))
         finally:
@@ -215,11 +217,19 @@ class RequestQueue:
     # ------------------------------------------------------------ one delivery
 
     def _take(self, received) -> None:
-        request = queued_request(received)
+        self._run(received, queued_request(received))
+
+    def _run(self, received, request: QueuedRequest) -> None:
         d = deferToThreadPool(self.reactor, self.threadpool, self.reader.answer, request)
         d.addErrback(self._failed, request)
-        d.addCallback(self._settle, received)
+        d.addCallback(self._settle, received, request)
         d.addErrback(self._settle_failed, received)
+
+    def _retry(self, received, request: QueuedRequest) -> None:
+        """The held delivery tried again (the same message: a redelivery), unless its channel closed
+        meanwhile, which gave it back to the broker."""
+        if received.channel.is_open:
+            self._run(received, replace(request, redelivered=True))
 
     def _settle_failed(self, failure, received):
         """Answering failed after the pool's work (the bus role's later answer): the message goes back to
@@ -234,16 +244,18 @@ class RequestQueue:
                                          "the same MessageID"), SERVER)
         return QueueAnswer(Outcome(500, body), reply_queue(request, None), answer_correlation(request, None))
 
-    def _settle(self, answer: QueueAnswer, received):
+    def _settle(self, answer: QueueAnswer, received, request: QueuedRequest):
         outcome = answer.outcome
-        if outcome is None:  # the database is away: back to the queue, a little later
-            return self._requeue_later(received)
+        if outcome is None:  # the database is away: held, and tried again a little later
+            self.reactor.callLater(RETRY_AFTER, self._retry, received, request)
+            return None
         if outcome.later is not None:  # the bus role: the backend's answer comes on the reactor
-            return outcome.later().addCallback(lambda later: self._settle(replace(answer, outcome=later), received))
+            return outcome.later().addCallback(
+                lambda later: self._settle(replace(answer, outcome=later), received, request))
         if not outcome.body or answer.reply_to is None:  # one-way, or nobody to answer: done at the commit
             return self._ack(received)
         d = self._publish(received.channel, answer, outcome)
-        d.addCallbacks(lambda _: self._ack(received), self._not_published, errbackArgs=(received, answer))
+        d.addCallbacks(lambda _: self._ack(received), self._not_published, errbackArgs=(received, answer, outcome))
         return d
 
     def _publish(self, channel, answer: QueueAnswer, outcome: Outcome):
@@ -256,14 +268,19 @@ class RequestQueue:
                                   properties=properties, mandatory=True)
         return d.addTimeout(self.timeout, self.reactor)
 
-    def _not_published(self, failure, received, answer: QueueAnswer):
+    def _not_published(self, failure, received, answer: QueueAnswer, outcome: Outcome):
         if isinstance(failure.value, self.pika.exceptions.UnroutableError):
             # No queue of that name: nobody waits for it. The answer is journaled and kept for a re-send.
             log.warning("no queue %r to answer a queued request in (correlation id %s); the answer is in the "
                         "journal", answer.reply_to, answer.correlation_id)
             return self._ack(received)
-        log.warning("the broker did not confirm the answer to a queued request (%s: %s); the request goes back "
-                    "to the queue", type(failure.value).__name__, failure.value)
+        problem = f"{type(failure.value).__name__}: {failure.value}"
+        if outcome.status >= 500:  # a refusal: journaled; delivered again it would only be refused again
+            log.warning("the broker did not confirm the refusal of a queued request (%s); it is in the journal",
+                        problem)
+            return self._ack(received)
+        log.warning("the broker did not confirm the answer to a queued request (%s); the request goes back to the "
+                    "queue, to be answered from the journal", problem)
         return self._requeue_later(received, 0.5)
 
     def _ack(self, received) -> None:
@@ -272,7 +289,7 @@ class RequestQueue:
         except Exception as exc:  # the channel closed meanwhile: the broker redelivers, idempotency answers
             log.info("could not acknowledge a queued request (%s); the broker will deliver it again", exc)
 
-    def _requeue_later(self, received, after: float = REQUEUE_AFTER):
+    def _requeue_later(self, received, after: float):
         def requeue():
             try:
                 received.channel.basic_nack(delivery_tag=received.method.delivery_tag, requeue=True)

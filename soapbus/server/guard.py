@@ -62,19 +62,28 @@ class Guard:
         # The Nonce is read from the parsed message in `authorize`, not by the verifier.
         self.verifier = (Verifier(config.trust, config.policy, replay_memory, nonces_from_message=False)
                          if config.trust is not None else None)
+        # For a broker's second delivery of one message (see verify): every check but the replay memory.
+        self.redelivery_verifier = (Verifier(config.trust, config.policy, None, nonces_from_message=False)
+                                    if config.trust is not None else None)
 
     # ------------------------------------------------------------ inbound
 
-    def verify(self, service: Service, raw: bytes, unwrapped: soap.Unwrapped) -> Verdict:
-        """Verify a signed request; an unsigned one passes here (see authorize). Raises SecurityFault."""
+    def verify(self, service: Service, raw: bytes, unwrapped: soap.Unwrapped, redelivery: bool = False) -> Verdict:
+        """Verify a signed request; an unsigned one passes here (see authorize). Raises SecurityFault.
+
+        redelivery: the same message delivered again by a message broker that never had its first
+        delivery acknowledged (AMQP `redelivered`, or the node retrying the delivery it holds). That
+        first delivery remembered the signature (and authorize the Nonce) and may have died before
+        its transaction committed, so they are checked again except against the replay memory: the
+        (Source, MessageID) claim then answers a message that did commit with its stored answer."""
         if service.name in self.config.mode_62325:
             return self._verify_62325(unwrapped)
         if _has_wsse(unwrapped):
-            return self._verify_wsse(raw)
+            return self._verify_wsse(raw, redelivery)
         return Verdict(False, unwrapped.message)
 
     def authorize(self, service: Service, verdict: Verdict, msg: Message,
-                  tls_client: PeerCertificate | None = None) -> None:
+                  tls_client: PeerCertificate | None = None, redelivery: bool = False) -> None:
         """Refuse an unsigned message where signing is required (a TLS client certificate does not
         stand in for a signature there), or a signer or TLS client certificate (`tls_client`, a
         server.tls.PeerCertificate) claiming a Source it is not bound to."""
@@ -92,7 +101,11 @@ class Guard:
         self._bind(verdict.verified, header)
         replay = header.replay_detection if header is not None else None
         if replay is not None and self.verifier is not None:
-            self.verifier.remember_nonce(header.source, replay.nonce)
+            try:
+                self.verifier.remember_nonce(header.source, replay.nonce)
+            except SecurityFault:
+                if not redelivery:  # a broker's second delivery: its first remembered the Nonce (see verify)
+                    raise
 
     def _bind(self, certified, header, via_tls: bool = False) -> None:
         """certified: a verified signer (Verified, Verified62325) or a TLS client's PeerCertificate."""
@@ -101,9 +114,9 @@ class Guard:
                              user.user_id if user else None, user.organization if user else None,
                              self.config.binding, via_tls=via_tls)
 
-    def _verify_wsse(self, raw: bytes) -> Verdict:
+    def _verify_wsse(self, raw: bytes, redelivery: bool = False) -> Verdict:
         self._need_trust()
-        verified = self.verifier.verify(raw)
+        verified = (self.redelivery_verifier if redelivery else self.verifier).verify(raw)
         message = verified.message
         if message is None:
             raise SecurityFault(INVALID_SECURITY, "the signed Body does not hold exactly one message")

@@ -30,18 +30,19 @@ _BARE_MESSAGES = {"RequestMessage": "Request", "ResponseMessage": "Response", "E
 
 
 def read_message(raw: bytes, unwrapped: soap.Unwrapped, service: Service, operation: Operation,
-                 processor: Processor, guard: Guard, peer: str | None,
-                 tls_client: PeerCertificate | None = None) -> tuple[Outcome | None, InboundCall | None]:
+                 processor: Processor, guard: Guard, peer: str | None, tls_client: PeerCertificate | None = None,
+                 redelivery: bool = False) -> tuple[Outcome | None, InboundCall | None]:
     """From a found operation on: signature, 61968 message, the guard's decisions on that message.
-    Returns the refusal (journaled), or the call to process."""
+    Returns the refusal (journaled), or the call to process. redelivery: a broker's second delivery of
+    the same message (Guard.verify says what that changes)."""
     try:
-        verdict = guard.verify(service, raw, unwrapped)
+        verdict = guard.verify(service, raw, unwrapped, redelivery)
         try:
             msg = env.parse(verdict.message, expected_kind(service, operation))
         except MessageError as exc:
             return processor.refuse_unparsed(raw, peer, service, exc), None
         logformat.bind(getattr(msg, "header", None))
-        guard.authorize(service, verdict, msg, tls_client)
+        guard.authorize(service, verdict, msg, tls_client, redelivery)
     except SecurityFault as fault:
         body = soap.to_bytes(fault.fault_envelope())
         return processor.journal_refusal(raw, peer, body, fatal(fault.code, fault.reason), 500), None
@@ -56,8 +57,8 @@ def refuse_unread(processor: Processor, raw: bytes, peer: str | None, error: Err
     return processor.journal_refusal(raw, peer, failed_fault(error, CLIENT), error, status)
 
 
-def read_any_service(raw: bytes, processor: Processor, guard: Guard,
-                     peer: str | None) -> tuple[Outcome | None, InboundCall | None]:
+def read_any_service(raw: bytes, processor: Processor, guard: Guard, peer: str | None,
+                     redelivery: bool = False) -> tuple[Outcome | None, InboundCall | None]:
     """A request that names no endpoint (a broker message): its service is the one whose operation
     its SOAP Body element is (`CreateMeterReadings` in any year's per-noun namespace, the generic
     `Request`/`RequestMessage`...). A bare 61968 message, not wrapped in a SOAP envelope, is read
@@ -73,7 +74,7 @@ def read_any_service(raw: bytes, processor: Processor, guard: Guard,
             "(CreateMeterReadings, GetMeterReadings ... in its <Noun>Message namespace, as the WSDLs at "
             "/wsdl/ declare) or a 61968 RequestMessage"))), None
     service, operation = found
-    return read_message(raw, unwrapped, service, operation, processor, guard, peer)
+    return read_message(raw, unwrapped, service, operation, processor, guard, peer, redelivery=redelivery)
 
 
 def _unwrap_or_bare(raw: bytes, processor: Processor) -> soap.Unwrapped:
