@@ -1,12 +1,14 @@
-"""Core path benchmark: soapbus against a bare Twisted + lxml endpoint, measured in the same run.
+"""Core path benchmark: soapbus against a bare Twisted + lxml endpoint and a stock Spyne peer, same run.
 
-    scripts/bench [--seconds 5] [--rounds 5] [--connections 4]
+    scripts/bench [--seconds 5] [--rounds 5] [--connections 8] [--no-client]
 
-Both servers run as child processes; a third process drives them over keep-alive HTTP.
-The bare endpoint parses each request with lxml and returns a canned ResponseMessage; soapbus
-handles 5 KB creates and gets through the whole path (Spyne dispatch, checks, profile
-validation, idempotency claim, object store, journal of both messages, commit). Rounds
-alternate between the two so that drift in the machine hits both; medians are reported.
+The servers run as child processes; another process drives each over keep-alive HTTP.
+The bare endpoint parses each request with lxml and returns a canned ResponseMessage; the
+Spyne peer is a stock Spyne 61968 service (see SPYNE_PEER); soapbus handles 5 KB creates and
+gets through the whole path (front checks, Spyne dispatch, 61968 checks, profile validation,
+idempotency claim, object store, journal of both messages, commit), with one worker process
+and with two (`serve --workers 2`). Rounds alternate between the servers so that drift in the
+machine hits all; medians are reported. Then the client SDK's figures (scripts/bench_client.py).
 """
 from __future__ import annotations
 
@@ -103,6 +105,19 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and of its living children (the workers of `serve --workers`)."""
+    total = _cpu_seconds(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def _start(args: list[str]) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in proc.stdout:
@@ -154,8 +169,29 @@ def _bodies():
 # What each kind of server is sent, and where: soapbus and the bare endpoint get the typed
 # CreateMeterReadings/GetMeterReadings; the Spyne peer, with its one Request operation, the same
 # messages as generic RequestMessages.
-FORMS = {"bare": "typed", "soapbus": "typed", "spyne-peer": "generic"}
-OK_MARKER = {"soapbus": b"<m:Result>OK</m:Result>", "spyne-peer": b"<tns:Result>OK</tns:Result>"}
+FORMS = {"bare": "typed", "soapbus": "typed", "soapbus-2w": "typed", "spyne-peer": "generic"}
+OK_MARKER = {"soapbus": b"<m:Result>OK</m:Result>", "soapbus-2w": b"<m:Result>OK</m:Result>",
+             "spyne-peer": b"<tns:Result>OK</tns:Result>"}
+WORKERS = {"soapbus-2w": 2}  # server processes behind one port (serve --workers)
+
+
+def _balanced_connection(host: str, port: int, workers: int, index: int, connections: int) -> http.client.HTTPConnection:
+    """A keep-alive connection to the worker this client is meant for (client i to worker i mod N).
+
+    The kernel spreads connections over the workers by their addresses (SO_REUSEPORT), which with
+    a handful of connections can leave one worker most of them; a server with many clients sees
+    them spread evenly, so the bench spreads its own: it reconnects until the answering worker
+    (X-Soapbus-Worker) is the one this client is for."""
+    wanted = str(index % workers + 1)
+    for _ in range(200):
+        conn = http.client.HTTPConnection(host, port, timeout=30)
+        conn.request("GET", "/health/live")
+        resp = conn.getresponse()
+        resp.read()
+        if resp.getheader("X-Soapbus-Worker") == wanted:
+            return conn
+        conn.close()
+    raise RuntimeError(f"no connection reached worker {wanted} in 200 tries")
 
 
 def drive(url: str, path_kind: str, seconds: float, connections: int, create: str, get: str) -> dict:
@@ -163,16 +199,19 @@ def drive(url: str, path_kind: str, seconds: float, connections: int, create: st
     host, port = url.removeprefix("http://").split(":")
     counts = [0] * connections
     failures = [0] * connections
+    workers = WORKERS.get(path_kind, 1)
+    opened = [_balanced_connection(host, int(port), workers, i, connections) if workers > 1
+              else http.client.HTTPConnection(host, int(port), timeout=30) for i in range(connections)]
     stop = time.monotonic() + seconds
 
     def client(index: int) -> None:
-        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        conn = opened[index]
         n = 0
         while time.monotonic() < stop:
             mrid = f"b{index}-{n}-{uuid.uuid4().hex[:8]}"
             for template, service in ((create, "ExecuteMeterReadings"), (get, "GetMeterReadings")):
                 body = template.replace("@MRID@", mrid).replace("@MID@", str(uuid.uuid4())).encode()
-                target = f"/soap/{service}" if path_kind == "soapbus" else "/"
+                target = f"/soap/{service}" if path_kind.startswith("soapbus") else "/"
                 conn.request("POST", target, body, {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
                 resp = conn.getresponse()
                 data = resp.read()
@@ -197,12 +236,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="length of one measured round")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--connections", type=int, default=4, help="concurrent keep-alive connections")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent keep-alive connections")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument("--no-client", action="store_true", help="leave out the client SDK's figures")
     args = parser.parse_args()
 
     forms, canned = _bodies()
-    kinds = ("bare", "spyne-peer", "soapbus")
+    kinds = ("bare", "spyne-peer", "soapbus", "soapbus-2w")
     with tempfile.TemporaryDirectory(prefix="soapbus-bench-") as tmp:
         reply_file = Path(tmp) / "reply.xml"
         reply_file.write_bytes(canned)
@@ -213,7 +253,9 @@ def main() -> None:
         servers = {"bare": _start([sys.executable, str(script), str(reply_file)]),
                    "spyne-peer": _start([sys.executable, str(peer_script)]),
                    "soapbus": _start([sys.executable, "-m", "soapbus", "serve", "--port", "0",
-                                      "--data", str(Path(tmp) / "data")])}
+                                      "--data", str(Path(tmp) / "data")]),
+                   "soapbus-2w": _start([sys.executable, "-m", "soapbus", "serve", "--port", "0", "--workers", "2",
+                                         "--data", str(Path(tmp) / "data-2w")])}
         try:
             results = {kind: [] for kind in kinds}
             for kind in kinds:  # warm-up: imports, caches, SQLite file growth
@@ -221,9 +263,9 @@ def main() -> None:
             for round_no in range(args.rounds):
                 for kind in kinds:
                     proc, url = servers[kind]
-                    cpu0 = _cpu_seconds(proc.pid)
+                    cpu0 = _tree_cpu_seconds(proc.pid)
                     run = _drive_in_child(url, kind, args.seconds, args.connections)
-                    cpu = _cpu_seconds(proc.pid) - cpu0
+                    cpu = _tree_cpu_seconds(proc.pid) - cpu0
                     run["rps"] = run["requests"] / run["elapsed"]
                     run["cpu_ms_per_request"] = 1000 * cpu / max(run["requests"], 1)
                     results[kind].append(run)
@@ -236,6 +278,7 @@ def main() -> None:
                       "cpu_ms_median": statistics.median(r["cpu_ms_per_request"] for r in runs),
                       "failures": sum(r["failures"] for r in runs)} for kind, runs in results.items()}
     ratio = summary["soapbus"]["rps_median"] / summary["bare"]["rps_median"]
+    scaling = summary["soapbus-2w"]["rps_median"] / summary["soapbus"]["rps_median"]
     print()
     print(f"{'':12s} {'req/s (median)':>15s} {'CPU ms/req (median)':>20s} {'of bare':>8s}")
     for kind in kinds:
@@ -244,8 +287,14 @@ def main() -> None:
     print(f"ratio soapbus/bare throughput: {ratio:.2f} (target >= 0.30); soapbus/stock Spyne peer: "
           f"{summary['soapbus']['rps_median'] / summary['spyne-peer']['rps_median']:.2f}; "
           f"CPU per request soapbus/bare: {summary['soapbus']['cpu_ms_median'] / summary['bare']['cpu_ms_median']:.1f}x")
+    print(f"2 workers / 1 worker throughput: {scaling:.2f} (target >= 1.5)")
     if args.json:
-        print(json.dumps({"summary": summary, "ratio": ratio, "rounds": results}, indent=2))
+        print(json.dumps({"summary": summary, "ratio": ratio, "scaling": scaling, "rounds": results}, indent=2))
+    if not args.no_client:
+        from scripts import bench_client
+
+        print()
+        bench_client.report(bench_client.measure(args.seconds, args.rounds))
 
 
 def _drive_in_child(url: str, kind: str, seconds: float, connections: int) -> dict:

@@ -21,8 +21,11 @@ its commits are durable as the server is configured (synchronous_commit).
 """
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -32,6 +35,11 @@ from sqlalchemy.sql import Insert
 
 from .availability import unavailable_reason
 from .errors import StoreUnavailable
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: writers of different processes are ordered by SQLite's busy timeout alone
+    fcntl = None
 
 # Connection execution option: the transaction about to begin will write.
 WRITE_OPTION = "soapbus_store_write"
@@ -153,3 +161,64 @@ def _install_sqlite_hooks(engine: Engine, *, busy_timeout_ms: int, synchronous: 
         if options.get(SINGLE_STATEMENT_OPTION, False):
             return
         connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION, False) else "BEGIN")
+
+
+class WriterTurns:
+    """SQLite: writers take turns on a lock that wakes the next one as soon as the last commits.
+
+    SQLite admits one write transaction at a time and makes the others wait in its busy
+    handler, which polls by sleeping (1, 2, 5, 10 ... 100 ms): with a request's transaction
+    lasting about a millisecond, eight waiting threads spend most of their time asleep while
+    the lock is free, and the server does not use its core. So every write unit of work of a
+    Store on SQLite first takes its turn: a thread lock between the threads of this process,
+    then an exclusive `flock` on `<database file>-writers` between processes (the workers of
+    `serve --workers`, the command line's own stores). Both wake a waiter at once. BEGIN
+    IMMEDIATE then finds the database free unless a writer outside soapbus holds it, which the
+    busy timeout still covers. Where the lock file cannot be made (a read-only folder, no
+    fcntl), the threads still take turns and processes fall back on the busy timeout.
+    """
+
+    def __init__(self, lock_path: Path | None):
+        self._threads = threading.Lock()
+        self._path = lock_path
+        self._fd: int | None = None
+        self._fd_pid: int | None = None  # a descriptor inherited across fork is not this process's lock
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._threads:
+            fd = self._lock_file()
+            if fd is None:
+                yield
+                return
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _lock_file(self) -> int | None:
+        if self._path is None or fcntl is None:
+            return None
+        if self._fd is None or self._fd_pid != os.getpid():
+            try:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+            except OSError:
+                self._path = None  # say nothing each time: the busy timeout still orders processes
+                return None
+            self._fd_pid = os.getpid()
+        return self._fd
+
+    def close(self) -> None:
+        if self._fd is not None and self._fd_pid == os.getpid():
+            os.close(self._fd)
+        self._fd = None
+
+
+def writer_turns(engine: Engine) -> WriterTurns | None:
+    """The turns a Store's write units take: on SQLite (see WriterTurns); None on PostgreSQL,
+    whose writers wait on the rows they touch and are woken by the server."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database or ""
+    return WriterTurns(Path(f"{Path(database).expanduser()}-writers") if database else None)
