@@ -387,3 +387,30 @@ def test_a_signed_request_whose_transaction_died_is_processed_when_the_broker_de
     finally:
         server.stop()
         requester.close()
+
+
+def test_a_queued_request_for_a_routed_noun_is_answered_with_the_backends_answer(tmp_path, names):
+    """The bus role through the queue: the Outcome's later answer (the backend's, awaited on the
+    reactor) is what goes to reply_to; the backend gets the request once."""
+    from .receivers import Receiver
+    from .test_routing import add_route
+
+    queue, exchange = names
+    requester = Requester(queue, exchange)
+    backend = Receiver()
+    bus = start_server(tmp_path, extra_args=node_args(queue, exchange))
+    try:
+        add_route(bus, "MeterReadings", f"{backend.url}/soap/Operations", "--verb", "create")  # before any request
+        requester.wait_consumers(1)
+        (message_id, body), = creates("routed", 1)
+        requester.send(body, correlation_id=message_id, message_id=message_id)
+        requester.wait_for([message_id], 15, "the routed request's answer")
+        (properties, raw), = requester.answers[message_id]
+        answer = answer_of((properties, raw))
+        assert properties.type == "reply" and answer.reply.result == "OK" and answer.header.correlation_id == message_id
+        assert backend.count() == 1 and objects_of(bus.database_url) == []  # the backend acted, not the bus
+        assert sorted(outcome for _, _, outcome in journal_in(bus.database_url)) == ["processed", "routed"]
+    finally:
+        bus.stop()
+        backend.close()
+        requester.close()
