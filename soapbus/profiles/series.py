@@ -78,12 +78,19 @@ def local(el) -> str:
 
 
 def children(el, name: str | None = None) -> list[etree._Element]:
-    return [c for c in el if isinstance(c.tag, str) and (name is None or local(c) == name)]
+    if name is None:
+        return [c for c in el if isinstance(c.tag, str)]
+    suffix = "}" + name  # a local name compared on the Clark tag itself: this runs per child of every reading
+    return [c for c in el if isinstance(c.tag, str) and (c.tag.endswith(suffix) or c.tag == name)]
 
 
 def child(el, name: str) -> etree._Element | None:
-    found = children(el, name)
-    return found[0] if found else None
+    suffix = "}" + name
+    for c in el:
+        tag = c.tag
+        if isinstance(tag, str) and (tag.endswith(suffix) or tag == name):
+            return c
+    return None
 
 
 def text_of(el, name: str) -> str | None:
