@@ -33,7 +33,7 @@ REQUESTS = 200
 class Requester:
     """A test-side AMQP client: publishes requests with reply_to, collects the answers by correlation id."""
 
-    def __init__(self, queue: str, exchange: str):
+    def __init__(self, queue: str, exchange: str, arguments: dict | None = None):
         try:
             import pika
         except ImportError:
@@ -46,7 +46,8 @@ class Requester:
                          "or set SOAPBUS_TEST_AMQP_URL")
         self.channel = self.connection.channel()
         self.queue, self.exchange = queue, exchange
-        self.channel.queue_declare(queue=queue, durable=True)  # as the nodes declare it: requests may come first
+        # Declared first, as an operator would (with `arguments`: the nodes take the queue as it is).
+        self.channel.queue_declare(queue=queue, durable=True, arguments=arguments)
         self.replies = self.channel.queue_declare(queue="", exclusive=True).method.queue
         self.answers: dict[str, list] = {}  # correlation id -> [(properties, body)] in arrival order
         self.channel.basic_consume(self.replies, self._answered, auto_ack=True)
@@ -264,7 +265,7 @@ def test_pki(tmp_path_factory):
 
 def test_poison_unsigned_and_bare_messages_on_one_node(tmp_path, names, test_pki):
     queue, exchange = names
-    requester = Requester(queue, exchange)
+    requester = Requester(queue, exchange, arguments={"x-max-length": 10_000})  # an operator's queue, kept as is
     server = start_server(tmp_path, extra_args=node_args(
         queue, exchange, "--server-key", str(test_pki.server.key), "--server-cert", str(test_pki.server.cert),
         "--trust-ca", str(test_pki.ca.cert)))

@@ -164,6 +164,7 @@ class RequestQueue:
         self.reader = reader
         self.settings = settings
         self.timeout = timeout  # seconds the broker has to confirm an answer
+        self._attempt = 0  # failed attempts to start consuming in a row
 
     # ------------------------------------------------------------ the consumer
 
@@ -175,16 +176,16 @@ class RequestQueue:
     @defer.inlineCallbacks
     def _consume(self, connection):
         s = self.settings
-        channel = yield connection.channel()
+        channel = yield self._queue_channel(connection)
         yield channel.confirm_delivery()
         yield channel.basic_qos(prefetch_count=s.prefetch)
-        yield channel.queue_declare(queue=s.queue, durable=True)
         if s.topics:
             yield channel.exchange_declare(exchange=s.exchange, exchange_type="topic", durable=True)
             for topic in s.topics:
                 yield channel.queue_bind(queue=s.queue, exchange=s.exchange, routing_key=topic)
         deliveries, _tag = yield channel.basic_consume(queue=s.queue, auto_ack=False)
         channel.on_closed.addBoth(self._channel_closed, connection)
+        self._attempt = 0
         log.warning("taking requests from the broker's queue %s (%s; at most %d at once)", s.queue,
                     f"bound to {s.exchange} as {', '.join(s.topics)}" if s.topics else "no topic bindings",
                     s.prefetch)
@@ -198,10 +199,27 @@ class RequestQueue:
                 return
             self._take(received)
 
+    @defer.inlineCallbacks
+    def _queue_channel(self, connection):
+        """A channel on which the queue exists: as an operator declared it (a quorum queue, a dead-letter
+        exchange: its arguments are kept), else declared here, durable."""
+        channel = yield connection.channel()
+        try:
+            yield channel.queue_declare(queue=self.settings.queue, passive=True)
+            return channel
+        except self.pika.exceptions.ChannelClosedByBroker as exc:
+            if exc.reply_code != 404:  # 404: not there yet; anything else (403 ...) is a real refusal
+                raise
+        channel = yield connection.channel()  # the broker closed the one that asked
+        yield channel.queue_declare(queue=self.settings.queue, durable=True)
+        return channel
+
     def _attach_failed(self, failure, connection) -> None:
+        delay = min(REATTACH_AFTER * 2 ** self._attempt, 60.0)  # a lasting refusal is logged every minute at most
+        self._attempt += 1
         log.error("cannot take requests from the broker's queue %s: %s: %s; trying again in %g s",
-                  self.settings.queue, type(failure.value).__name__, failure.value, REATTACH_AFTER)
-        self.reactor.callLater(REATTACH_AFTER, self._reattach, connection)
+                  self.settings.queue, type(failure.value).__name__, failure.value, delay)
+        self.reactor.callLater(delay, self._reattach, connection)
 
     def _channel_closed(self, reason, connection) -> None:
         """The broker closed the consumer's channel alone (the relay reattaches after a reconnect)."""
