@@ -28,24 +28,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from lxml import etree
 from twisted.internet.threads import deferToThreadPool
 from twisted.web import resource
 from twisted.web.server import NOT_DONE_YET
 
 from ..message import MessageError, soap
-from ..message import envelope as env
 from ..profiles import Service
-from ..security import SecurityFault
 from ..store import StoreUnavailable
 from . import logformat
 from .discovery import base_url, service_urls
-from .faults import CLIENT, SERVER, failed_fault, fatal
+from .faults import SERVER, failed_fault, fatal
 from .guard import Guard
 from .memory import large_requests
 from .metrics import stages_of
 from .outage import outage_outcome
-from .pipeline import InboundCall, Outcome, Processor, expected_kind
+from .pipeline import InboundCall, Outcome, Processor
+from .reading import read_message, refuse_unread
 from .spyne_app import SpyneService, operation_for
 from .tls import PeerCertificate, client_certificate, peer_label
 
@@ -147,26 +145,12 @@ class SoapEndpoint:
             return self._refuse(raw, peer, fatal("2.9", (
                 f"{unwrapped.operation.tag} is not an operation of {self.service.name}; "
                 f"it offers {', '.join(op.name for op in self.service.operations)}")), 500), None
-        try:
-            verdict = self.guard.verify(self.service, raw, unwrapped)
-            try:
-                msg = env.parse(verdict.message, expected_kind(self.service, operation))
-            except MessageError as exc:
-                return self.processor.refuse_unparsed(raw, peer, self.service, exc), None
-            logformat.bind(getattr(msg, "header", None))
-            self.guard.authorize(self.service, verdict, msg, tls_client)
-        except SecurityFault as fault:
-            body = soap.to_bytes(fault.fault_envelope())
-            return self.processor.journal_refusal(raw, peer, body, fatal(fault.code, fault.reason), 500), None
-        return None, InboundCall(raw, unwrapped.envelope, msg, self.service, operation, peer,
-                                 sign=self.guard.signer_for(self.service, verdict, msg),
-                                 tls_client=tls_client,
-                                 carrier_ns=etree.QName(unwrapped.operation).namespace,
-                                 signer=verdict.signer if verdict.signed else None)
+        # From the operation on, a request taken from the broker's queue is read by the same steps.
+        return read_message(raw, unwrapped, self.service, operation, self.processor, self.guard, peer, tls_client)
 
     def _refuse(self, raw: bytes, peer: str | None, error, status: int) -> Outcome:
         """Refused before it could be read as a 61968 message: journaled, answered with the FAILED Fault."""
-        return self.processor.journal_refusal(raw, peer, failed_fault(error, CLIENT), error, status)
+        return refuse_unread(self.processor, raw, peer, error, status)
 
 
 # ---------------------------------------------------------------- on the reactor
