@@ -9,7 +9,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -22,12 +21,12 @@ from soapbus.message import soap
 from soapbus.profiles.examples import payload_document
 from soapbus.security import SigningKey, sign_envelope
 
+from .browser import headless_chromium
 from .conftest import ROOT, skip_or_fail
 from .helpers import header, meter_readings, start_server, typed_envelope
 
 CERTS = ROOT / "certs"
 TOKEN = "console-test-token-" + uuid.uuid4().hex
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 HOSTILE = "<script>document.title='pwned'</script>"
 JUNIT = ('<testsuites><testsuite name="envelope" tests="12" failures="2" errors="0" skipped="1">'
          '</testsuite></testsuites>')
@@ -91,24 +90,8 @@ def traffic(server):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        skip_or_fail(f"the console tests need {CHROMIUM} and {CHROMEDRIVER} (Debian: apt-get install chromium "
-                     "chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    with tempfile.TemporaryDirectory(prefix="soapbus-console-") as profile:
-        for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1000",
-                    f"--user-data-dir={profile}"):
-            options.add_argument(arg)
-        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-        try:
-            yield driver
-        finally:
-            driver.quit()
+    with headless_chromium("--window-size=1400,1000") as driver:
+        yield driver
 
 
 def shot(browser, name: str) -> None:

@@ -3,16 +3,24 @@
 making the page scroll sideways."""
 from __future__ import annotations
 
+import pytest
+
 from datetime import datetime, timezone
 
 from soapbus.conformance.exchange import Exchange
 from soapbus.conformance.model import FAIL, PASS, CheckResult, CheckSpec, Outcome, RunResult
 from soapbus.conformance.reports.html import fixes, render_html
 
-from .test_console import browser  # noqa: F401 - the same headless chromium fixture
+from .browser import headless_chromium
 
 WIDE = ("<soapenv:Envelope xmlns:soapenv='http://schemas.xmlsoap.org/soap/envelope/'><soapenv:Body><x>"
         + "A" * 3000 + "</x></soapenv:Body></soapenv:Envelope>").encode()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with headless_chromium("--window-size=1200,900") as driver:
+        yield driver
 
 
 def _run() -> RunResult:
@@ -37,7 +45,7 @@ def test_one_failure_found_by_two_suites_is_one_thing_to_fix():
     assert fix.findings == ["create: Reply/Result is missing"]
 
 
-def test_failures_only_view_and_wrapped_envelopes(browser, tmp_path):  # noqa: F811
+def test_failures_only_view_and_wrapped_envelopes(browser, tmp_path):
     page = tmp_path / "report.html"
     page.write_text(render_html(_run()), encoding="utf-8")
     browser.set_window_size(1200, 900)

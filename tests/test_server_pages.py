@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,8 @@ from lxml import etree
 from soapbus.profiles import services
 from soapbus.server.discovery import authority_from_host_header, endpoint_listing, templates
 
-from .conftest import skip_or_fail
+from .browser import headless_chromium
+
 from .helpers import start_server
 
 TITLE = "soapbus endpoints"
@@ -30,7 +30,6 @@ PAYLOADS = {
                          "oncontentvisibilityautostatechange=\"document.title='pwned'\" data-x=\"",
     "attribute_on_interaction": "x\" onfocus=\"document.title='pwned'\" onmouseover=\"document.title='pwned'\" data-x=\"",
 }
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
 
 @pytest.fixture(scope="module")
@@ -139,23 +138,8 @@ def test_the_template_escapes_what_the_host_check_would_let_through():
 
 @pytest.fixture(scope="module")
 def browser():
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        skip_or_fail(f"real-browser page tests need {CHROMIUM} and {CHROMEDRIVER} "
-                     "(Debian: apt-get install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    with tempfile.TemporaryDirectory(prefix="soapbus-chromium-") as profile:
-        for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}"):
-            options.add_argument(arg)
-        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-        try:
-            yield driver
-        finally:
-            driver.quit()
+    with headless_chromium() as driver:
+        yield driver
 
 
 def _load_and_touch(browser, html: str, tmp_path: Path, name: str) -> dict:
