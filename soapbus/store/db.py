@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -176,26 +177,54 @@ class WriterTurns:
     IMMEDIATE then finds the database free unless a writer outside soapbus holds it, which the
     busy timeout still covers. Where the lock file cannot be made (a read-only folder, no
     fcntl), the threads still take turns and processes fall back on the busy timeout.
+
+    A turn not had within the busy timeout (a writer that never finishes) raises
+    StoreUnavailable, as SQLite's "database is locked" past it did: the request is answered 5.2.
+    Between processes the flock is tried without blocking and then every `PROCESS_POLL` at most
+    (a blocking flock cannot time out in a thread); only the workers of one machine meet there,
+    each already first in its own process's line.
     """
 
-    def __init__(self, lock_path: Path | None):
+    PROCESS_POLL = (0.0002, 0.002)  # seconds: first and longest wait between two tries of the flock
+
+    def __init__(self, lock_path: Path | None, timeout: float = 30.0):
         self._threads = threading.Lock()
         self._path = lock_path
+        self._timeout = timeout
         self._fd: int | None = None
         self._fd_pid: int | None = None  # a descriptor inherited across fork is not this process's lock
 
     @contextmanager
     def turn(self) -> Iterator[None]:
-        with self._threads:
+        if not self._threads.acquire(timeout=self._timeout):
+            raise StoreUnavailable(f"SQLite: no write turn within {self._timeout:g} s (another writer of this "
+                                   "process holds it)")
+        try:
             fd = self._lock_file()
             if fd is None:
                 yield
                 return
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._flock(fd)
             try:
                 yield
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def _flock(self, fd: int) -> None:
+        deadline = time.monotonic() + self._timeout
+        wait, longest = self.PROCESS_POLL
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StoreUnavailable(f"SQLite: no write turn within {self._timeout:g} s (another soapbus "
+                                           "process holds it)") from None
+                time.sleep(wait)
+                wait = min(wait * 2, longest)
 
     def _lock_file(self) -> int | None:
         if self._path is None or fcntl is None:
@@ -215,10 +244,10 @@ class WriterTurns:
         self._fd = None
 
 
-def writer_turns(engine: Engine) -> WriterTurns | None:
+def writer_turns(engine: Engine, busy_timeout: float) -> WriterTurns | None:
     """The turns a Store's write units take: on SQLite (see WriterTurns); None on PostgreSQL,
     whose writers wait on the rows they touch and are woken by the server."""
     if engine.dialect.name != "sqlite":
         return None
     database = engine.url.database or ""
-    return WriterTurns(Path(f"{Path(database).expanduser()}-writers") if database else None)
+    return WriterTurns(Path(f"{Path(database).expanduser()}-writers") if database else None, busy_timeout)

@@ -226,7 +226,7 @@ class Store:
         self._engine = make_store_engine(url, schema=schema, busy_timeout=busy_timeout,
                                          durable_fsync=durable_fsync)
         self._write_engine = self._engine.execution_options(**{WRITE_OPTION: True})
-        self._turns = writer_turns(self._engine)  # SQLite: writers woken in turn, not by polling (store/db.py)
+        self._turns = writer_turns(self._engine, busy_timeout)  # SQLite: writers woken in turn (store/db.py)
         self._read_engine = single_statement_engine(self._engine)
         self._open_units = threading.local()
         self._availability = Availability(make_url(url).render_as_string(hide_password=True))
@@ -331,7 +331,7 @@ class Store:
         self._refuse_nested_unit()
         self._open_units.active = True
         try:
-            with self._write_turn(), self._watched(), self._write_engine.connect() as conn, conn.begin():
+            with self._watched(), self._write_turn(), self._write_engine.connect() as conn, conn.begin():
                 yield conn
         finally:
             self._open_units.active = False
