@@ -18,14 +18,17 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from .db import per_dialect
+from .db import DriverStatement, per_dialect
 from .errors import UnknownClaim
 from .schema import processed_message as pm
 
 _CLAIM = per_dialect(lambda insert: insert(pm).on_conflict_do_nothing(index_elements=[pm.c.source, pm.c.message_id]))
+# Run by every request: on the DBAPI cursor (see DriverStatement); the cursor's rowcount says who won.
+_CLAIM_RUN = DriverStatement(_CLAIM)
 _KEY = (pm.c.source == bindparam("k_source"), pm.c.message_id == bindparam("k_message_id"))
 # The SET clause comes from the parameters: reply, reply_journal_id, replied_at.
 _SET_REPLY = update(pm).where(*_KEY)
+_SET_REPLY_RUN = DriverStatement({"sqlite": _SET_REPLY, "postgresql": _SET_REPLY})
 _REPLY = select(pm.c.reply).where(*_KEY)
 
 
@@ -37,13 +40,13 @@ def source_key(source: str | None) -> str:
 def claim(conn: Connection, source: str | None, message_id: str, claimed_at: datetime) -> bool:
     _check_message_id(message_id)
     row = {"source": source_key(source), "message_id": message_id, "claimed_at": claimed_at}
-    return conn.execute(_CLAIM[conn.dialect.name], row).rowcount == 1
+    return _CLAIM_RUN.run(conn, row).rowcount == 1
 
 
 def set_reply(conn: Connection, source: str | None, message_id: str, reply: bytes,
               journal_id: int | None, replied_at: datetime) -> None:
     _check_message_id(message_id)
-    result = conn.execute(_SET_REPLY, {**_key(source, message_id), "reply": bytes(reply),
+    result = _SET_REPLY_RUN.run(conn, {**_key(source, message_id), "reply": bytes(reply),
                                        "reply_journal_id": journal_id, "replied_at": replied_at})
     if result.rowcount == 0:
         raise UnknownClaim(source_key(source), message_id)

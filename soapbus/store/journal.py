@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Integer, Select, bindparam, insert, select
 
 from soapbus.message import KINDS, Header
 
+from .db import DriverStatement
 from .schema import DIRECTIONS, journal
 
 # The four envelope kinds, plus a SOAP fault and bytes that never parsed as a message at all.
@@ -40,6 +41,8 @@ _SUMMARY_COLUMNS = [c for c in journal.c if c.name != "raw"]
 # Built once: executing a prebuilt statement with a parameter dict goes straight to SQLAlchemy's
 # compiled cache, where building one per call would coerce every value and hash the statement anew.
 _INSERT = insert(journal)
+# The insert every message's journaling runs, on the DBAPI cursor (see DriverStatement).
+_WRITE = DriverStatement({"sqlite": insert(journal), "postgresql": insert(journal).returning(journal.c.id)})
 _BY_ID = select(journal).where(journal.c.id == bindparam("entry_id"))
 _BY_MESSAGE_ID = select(journal).where(journal.c.message_id == bindparam("message_id")).order_by(journal.c.id)
 _BY_CORRELATION_ID = (select(journal).where(journal.c.correlation_id == bindparam("correlation_id"))
@@ -55,8 +58,8 @@ def write_entry(conn: Connection, received_at: datetime, direction: str, raw: by
         "outcome": outcome, "reply_code": reply_code, "reason": reason, "related_id": related_id,
         "size": len(raw), "raw": bytes(raw), **_header_fields(header),
     }
-    result = conn.execute(_INSERT, row)
-    return int(result.inserted_primary_key[0])
+    cursor = _WRITE.run(conn, row)
+    return int(cursor.lastrowid if conn.dialect.name == "sqlite" else cursor.fetchone()[0])
 
 
 def _check_entry(direction: str, kind: str, raw: bytes) -> None:
