@@ -3,8 +3,9 @@
     .venv/bin/python scripts/profile_pipeline.py [--requests 300]
 
 Runs alternating 5 KB creates and gets (the core bench's workload) through the SOAP front,
-Spyne and the pipeline on a fresh SQLite store, prints milliseconds per request without a
-profiler, then a cProfile's own time grouped by package.
+Spyne and the pipeline on a fresh SQLite store, prints milliseconds (and CPU milliseconds) per
+request without a profiler and the SQL statements SQLite ran per request, then a cProfile's own
+time grouped by package.
 """
 from __future__ import annotations
 
@@ -45,6 +46,31 @@ def bucket(filename: str, name: str) -> str:
     return "other (stdlib: uuid, datetime, logging, ...)"
 
 
+def _count_statements(store, work) -> collections.Counter:
+    """Every statement SQLite runs during `work()`, by its first words (the driver's trace:
+    SQLAlchemy's and the DBAPI cursor's statements alike, BEGIN and COMMIT included); the
+    connections are traced only meanwhile, so that the profile does not carry the trace."""
+    from sqlalchemy import event
+
+    counted: collections.Counter = collections.Counter()
+
+    def note(sql: str) -> None:
+        words = sql.split()
+        kind = " ".join(words[:3] if words[0] in ("INSERT", "DELETE") else words[:2] if words[0] in (
+            "UPDATE", "BEGIN", "RELEASE") else words[:1])
+        counted[kind.rstrip("(")] += 1
+
+    @event.listens_for(store.engine, "connect")
+    def _trace(dbapi_connection, _record) -> None:
+        dbapi_connection.set_trace_callback(note)
+
+    store.engine.dispose()  # connections made from now on are traced
+    work()
+    event.remove(store.engine, "connect", _trace)
+    store.engine.dispose()
+    return counted
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="create+get pairs per measurement")
@@ -70,9 +96,14 @@ def main() -> None:
             call("GetMeterReadings", get.replace("@MRID@", mrid).replace("@MID@", str(uuid.uuid4())).encode())
 
     run(50)  # warm caches
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     run(args.requests)
-    print(f"{(time.perf_counter() - started) / (2 * args.requests) * 1000:.3f} ms per request (no profiler)")
+    requests = 2 * args.requests
+    print(f"{(time.perf_counter() - started) / requests * 1000:.3f} ms per request, "
+          f"{(time.process_time() - cpu) / requests * 1000:.3f} ms CPU (no profiler)")
+    statements = _count_statements(store, lambda: run(50))
+    print(f"{sum(statements.values()) / 100:.1f} SQL statements per request, as SQLite ran them: "
+          + ", ".join(f"{n / 100:.2f} {kind}" for kind, n in statements.most_common()))
     profile = cProfile.Profile()
     profile.enable()
     run(args.requests)
