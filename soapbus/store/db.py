@@ -303,3 +303,24 @@ class DriverStatement:
                                if process is not None)
             found = self._compiled[key] = (compiled, names, processors)
         return found
+
+
+@contextmanager
+def plain_savepoint(conn, name: str) -> Iterator[None]:
+    """SAVEPOINT `name` around the block: released on a clean exit, rolled back to (and released)
+    when an exception escapes, which is raised again.
+
+    The statements are sent as they are rather than through SQLAlchemy's nested Transaction
+    objects: every request's handler runs in one, and SQLAlchemy's bookkeeping cost several
+    times the statements themselves."""
+    conn.exec_driver_sql(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        try:
+            conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+            conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+        except Exception:  # noqa: BLE001 - the connection is gone: the unit of work rolls back whole
+            pass
+        raise
+    conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")

@@ -21,7 +21,8 @@ from soapbus.message import Header
 
 from . import idempotency, inspection, journal, migrations, objects, outbox, replay, routing
 from .availability import Availability, unavailable_reason
-from .db import WRITE_OPTION, check_schema_name, make_store_engine, single_statement_engine, writer_turns
+from .db import (WRITE_OPTION, check_schema_name, make_store_engine, plain_savepoint, single_statement_engine,
+                 writer_turns)
 from .errors import StoreUnavailable
 from .journal import JournalEntry
 from .objects import ObjectName, StoredObject
@@ -58,25 +59,11 @@ class UnitOfWork:
         the block intact (on PostgreSQL this also clears the error state a failed statement
         leaves behind). On a clean exit the work joins the unit of work, to be committed or
         rolled back with it. For all-or-nothing OperationSets and to isolate one handler's
-        work from the rest of a request. Savepoints nest.
-
-        The SAVEPOINT, RELEASE and ROLLBACK TO statements are sent as they are rather than through
-        SQLAlchemy's nested Transaction objects: every request's handler runs in one, and
-        SQLAlchemy's bookkeeping cost several times the statements themselves.
+        work from the rest of a request. Savepoints nest (see store/db.py plain_savepoint).
         """
         self._savepoints += 1
-        name = f"soapbus_sp_{self._savepoints}"
-        self._conn.exec_driver_sql(f"SAVEPOINT {name}")
-        try:
+        with plain_savepoint(self._conn, f"soapbus_sp_{self._savepoints}"):
             yield self
-        except BaseException:
-            try:
-                self._conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
-                self._conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
-            except Exception:  # noqa: BLE001 - the connection is gone: the unit of work rolls back whole
-                pass
-            raise
-        self._conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
 
     # ---------------------------------------------------------------- journal
 
