@@ -234,20 +234,21 @@ class ConsoleResource(resource.Resource):
         return Answer(status=303, location=f"{target}{joiner}{urlencode(outcome)}")
 
     def _replay(self, form) -> str:
-        if form.get("all") == "1":
-            return f"{self.store.dead_letter_replay_to(None)} dead letter(s) queued again"
-        item_id = views.id_field(form)
-        if not self.store.dead_letter_replay(item_id):
-            raise views.FormError(f"outbox message {item_id} is not a dead letter")
-        return f"dead letter {item_id} queued again"
+        return self._on_dead_letters(form, self.store.dead_letter_replay_to, self.store.dead_letter_replay,
+                                     "queued again")
 
     def _purge(self, form) -> str:
+        return self._on_dead_letters(form, self.store.dead_letter_purge, self.store.dead_letter_purge, "deleted")
+
+    @staticmethod
+    def _on_dead_letters(form, on_all, on_one, done: str) -> str:
+        """One dead letter named by the form's id, or all of them with all=1."""
         if form.get("all") == "1":
-            return f"{self.store.dead_letter_purge(None)} dead letter(s) deleted"
+            return f"{on_all(None)} dead letter(s) {done}"
         item_id = views.id_field(form)
-        if not self.store.dead_letter_purge(item_id):
+        if not on_one(item_id):
             raise views.FormError(f"outbox message {item_id} is not a dead letter")
-        return f"dead letter {item_id} deleted"
+        return f"dead letter {item_id} {done}"
 
     def _add_subscription(self, form) -> str:
         sub = self.store.subscription_add(views.endpoint_field(form, broker_ok=True), noun=views.optional(form, "noun"),
