@@ -230,3 +230,25 @@ def test_updates_without_update_returning(store, monkeypatch):
             uow.object_update(NOUN, "nobody", reading("nobody"), names=[("x", None)])
         with pytest.raises(UnknownObject):
             uow.object_set_status(NOUN, "nobody", "closed")
+
+
+def test_object_iter_reads_in_batches_in_key_order_each_object_once(store):
+    # 23 objects read 5 at a time: every batch after the first starts past the last key read
+    for i in range(23):
+        names = [(f"meter-{i % 4}", "series.Meter"), ("kWh", "series.ReadingType")]
+        if i % 3 == 0:
+            names.append((f"alias-{i}", None))
+        insert(store, f"v-{i:03d}", names=names)
+    insert(store, "other-noun", names=[("meter-1", "series.Meter")], noun="EndDeviceEvents")
+    with store.unit_of_work() as uow:
+        everything = [obj.key for obj in uow.object_iter(NOUN, batch=5)]
+        by_meter = list(uow.object_iter(NOUN, [("meter-1", "series.Meter"), ("meter-2", "series.Meter")], batch=5))
+        by_type_or_any = [obj.key for obj in uow.object_iter(NOUN, [("kWh", "series.ReadingType"),
+                                                                     ("alias-3", None)], batch=4)]
+        wrong_type = list(uow.object_iter(NOUN, [("meter-1", "series.ReadingType")], batch=5))
+        nothing_named = list(uow.object_iter(NOUN, [], batch=5))
+    assert everything == [f"v-{i:03d}" for i in range(23)]
+    assert [obj.key for obj in by_meter] == [f"v-{i:03d}" for i in range(23) if i % 4 in (1, 2)]
+    assert ("kWh", "series.ReadingType") in by_meter[0].names and by_meter[0].xml == reading(by_meter[0].key)
+    assert by_type_or_any == everything  # an object matching two names comes once
+    assert wrong_type == [] and nothing_named == []

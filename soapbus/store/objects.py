@@ -12,12 +12,12 @@ from UPDATE ... RETURNING (SQLite 3.35+, PostgreSQL; a plain read after the UPDA
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from sqlalchemy import Connection, Integer, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Integer, and_, bindparam, delete, insert, or_, select, update
 
 from .db import per_dialect
 from .errors import DuplicateObject, UnknownObject
@@ -147,6 +147,40 @@ def list_objects(conn: Connection, noun: str, *, keys: Sequence[str] | None, sin
               "until": None if until is None else require_aware(until, "until")}
     query = _list_query(*(params[name] is not None for name in ("keys", "since", "until", "limit")))
     return _load(conn, query, params)
+
+
+def iter_objects(conn: Connection, noun: str, names: Sequence[ObjectName] | None, batch: int) -> Iterator[StoredObject]:
+    """Objects of a noun, each once, in key order, read `batch` at a time with their names: those
+    carrying any of `names` ((name, name type) pairs; a type of None matches any type), or all when
+    `names` is None. Each batch starts after the last key of the one before (no cursor stays open
+    between them), so a caller may go through more objects than it could hold at once."""
+    first, rest = _iter_query(names), None
+    after = None
+    while True:
+        if after is None:
+            rows = conn.execute(first, {"noun": noun, "batch": batch}).all()
+        else:
+            rest = rest if rest is not None else first.where(cim_object.c.key > bindparam("after"))
+            rows = conn.execute(rest, {"noun": noun, "after": after, "batch": batch}).all()
+        found = _names_of(conn, [row.id for row in rows])
+        for row in rows:
+            yield _stored(row, found.get(row.id, ()))
+        if len(rows) < batch:
+            return
+        after = rows[-1].key
+
+
+def _iter_query(names: Sequence[ObjectName] | None):
+    query = select(cim_object).where(cim_object.c.noun == bindparam("noun"))
+    if names is not None:
+        by_type: dict[str | None, list[str]] = {}
+        for name, name_type in names:
+            by_type.setdefault(name_type, []).append(name)
+        carrying = or_(*(cim_object_name.c.name.in_(group) if name_type is None
+                         else and_(cim_object_name.c.name_type == name_type, cim_object_name.c.name.in_(group))
+                         for name_type, group in by_type.items()))
+        query = query.where(cim_object.c.id.in_(select(cim_object_name.c.object_id).where(carrying)))
+    return query.order_by(cim_object.c.key).limit(bindparam("batch", type_=Integer))
 
 
 @lru_cache(maxsize=None)

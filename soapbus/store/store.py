@@ -119,6 +119,14 @@ class UnitOfWork:
         _check_limit(limit)
         return objects.list_objects(self._conn, noun, keys=keys, since=since, until=until, limit=limit)
 
+    def object_iter(self, noun: str, names: Sequence[ObjectName] | None = None,
+                    batch: int = 500) -> Iterator[StoredObject]:
+        """Objects ordered by key, read `batch` at a time: those carrying any of `names` ((name, name
+        type) pairs, a type of None for any), or all. For going through more than fit in memory."""
+        if names is not None and not names:
+            return iter(())
+        return objects.iter_objects(self._conn, noun, names, batch)
+
     # ---------------------------------------------------------------- a handler's own tables
 
     def execute(self, statement: Executable | str,
