@@ -31,6 +31,10 @@ from .broker_options import broker_request_options, take_broker_requests
               type=click.IntRange(1024), help="Bytes a Payload/Compressed may inflate to (3.1 beyond).")
 @click.option("--max-elements", default=100_000, show_default=True, type=click.IntRange(100),
               help="Elements one message may hold (3.1 beyond), counted before its tree is built.")
+@click.option("--stream-from", "stream_from_bytes", default=4 * 1024 * 1024, show_default=True,
+              type=click.IntRange(0),
+              help="A Payload/Compressed that inflates to this many bytes or more is validated and stored as a "
+                   "stream, never held as one tree (raise --max-inflated and --max-elements for large ones).")
 @click.option("--max-depth", default=100, show_default=True, type=click.IntRange(16, 250),
               help="Nesting depth one message may have (1.8 beyond).")
 @click.option("--handlers", "handler_modules", multiple=True, metavar="MODULE",
@@ -94,7 +98,8 @@ from .broker_options import broker_request_options, take_broker_requests
                    "[default: none; the console answers this machine only]. Also $SOAPBUS_CONSOLE_TOKEN.")
 @click.option("--reports", "reports_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               metavar="DIR", help="Conformance report folders the console lists [default: DATA/reports].")
-def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes, max_inflated_bytes, max_elements, max_depth,
+def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes, max_inflated_bytes, max_elements,
+          stream_from_bytes, max_depth,
           handler_modules, rule_sets, page_size, max_items,
           delivery_budget, destination_budgets, delivery_base_delay, delivery_max_delay, delivery_timeout,
           delivery_concurrency, delivery_lease, probe_every, forward_timeout, workers, thread_pool_size, broker_url, request_deadline, idle_timeout, max_connections, log_level,
@@ -116,7 +121,8 @@ def serve(host, port, data_dir, database_url, upgrade_db, source, max_body_bytes
     security_settings = dataclasses.replace(security_config(**security), bind_tls_clients=listening.bind_tls_clients)
     config = server_config(data_dir, database_url, upgrade_db=upgrade_db, host=host, port=port, source=source,
                            max_body_bytes=max_body_bytes, max_inflated_bytes=max_inflated_bytes,
-                           max_elements=max_elements, max_depth=max_depth, handler_modules=list(handler_modules),
+                           max_elements=max_elements, max_depth=max_depth, stream_from_bytes=stream_from_bytes,
+                           handler_modules=list(handler_modules),
                            rules=tuple(rule_sets),
                            page_size=page_size, max_items=max_items,
                            delivery=_retry_policy(delivery_budget, destination_budgets, delivery_base_delay,

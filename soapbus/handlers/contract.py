@@ -7,7 +7,7 @@ the 61968 answer. See docs/handlers.md.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +18,8 @@ from sqlalchemy import Result
 from sqlalchemy.sql import Executable
 
 from ..message import ID, Error, EventMessage, Payload, Reply, RequestMessage, ResponseMessage, codes
-from ..profiles import Noun
+from ..profiles import Noun, objects
+from ..profiles.stream import StreamedDocument
 from ..store import ObjectName, StoredObject
 
 # Reply codes that say "nothing was done, send the same message again later": an answer made only
@@ -88,6 +89,34 @@ class UnitOfWork(Protocol):
 # ---------------------------------------------------------------- the request
 
 
+class StreamedDocuments(Sequence):
+    """The `documents` of a request whose large Compressed payload was validated as a stream
+    (profiles/stream.py): a sequence of one document, made a tree only when a reader asks for it
+    by index or iteration. `HandlerRequest.items` reads it without a tree as long as nobody has."""
+
+    def __init__(self, stream: StreamedDocument):
+        self.stream = stream
+        self._tree: list[etree._Element] | None = None
+
+    @property
+    def is_tree(self) -> bool:
+        return self._tree is not None
+
+    def _documents(self) -> list[etree._Element]:
+        if self._tree is None:
+            self._tree = [self.stream.document()]
+        return self._tree
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, index):
+        return self._documents()[index]
+
+    def __iter__(self):
+        return iter(self._documents())
+
+
 @dataclass(frozen=True)
 class HandlerRequest:
     """One request for one handler: a whole message, or one Operation of an OperationSet."""
@@ -95,7 +124,7 @@ class HandlerRequest:
     message: RequestMessage | EventMessage | ResponseMessage  # the parsed message (for an Operation, its own)
     noun: Noun  # the noun's entry in the noun table (name, item, interface, editions, ...)
     verb: str  # normalised: lower case, `update` arrives as `change`
-    documents: list[etree._Element]  # the payload's documents, each valid against its edition's profile
+    documents: Sequence[etree._Element]  # the payload's documents, each valid against its edition's profile
     identity: Identity
     uow: UnitOfWork
     operation_id: int | None = None  # the Operation of an OperationSet this is, else None
@@ -106,6 +135,17 @@ class HandlerRequest:
     @property
     def peer(self) -> str | None:
         return self.identity.peer
+
+    def items(self) -> Iterator[tuple[int, etree._Element]]:
+        """(position in its document, from 1; item) of every item of the payload (each MeterReading of
+        a MeterReadings document), document after document. A large Compressed payload is read as
+        a stream here, never as one tree: each item is usable only until the next is asked for, so
+        keep values or copies (`copy.deepcopy(item)`), not the element."""
+        if isinstance(self.documents, StreamedDocuments) and not self.documents.is_tree:
+            yield from self.documents.stream.items()
+            return
+        for document in self.documents:
+            yield from enumerate(objects.items(self.noun, document), start=1)
 
     @property
     def named_ids(self) -> list[ID]:
@@ -237,5 +277,5 @@ class Middleware:
         return self.name or type(self).__name__
 
 
-__all__ = ["TRY_AGAIN_CODES", "Identity", "UnitOfWork", "HandlerRequest", "HandlerResult", "HandlerError",
+__all__ = ["TRY_AGAIN_CODES", "Identity", "UnitOfWork", "HandlerRequest", "StreamedDocuments", "HandlerResult", "HandlerError",
            "Handler", "Middleware", "ok", "partial", "failure", "warning"]

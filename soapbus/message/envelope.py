@@ -31,26 +31,43 @@ DEFAULT_MAX_INFLATED = 32 * 1024 * 1024  # bytes a Compressed payload may inflat
 
 def inflate(gz: bytes, max_bytes: int) -> bytes:
     """Gunzip `gz` (one or more members) as a stream, refusing (3.1) more than `max_bytes` of output."""
+    return b"".join(inflated_chunks(gz, max_bytes))
+
+
+INFLATE_CHUNK = 256 * 1024  # bytes of output per step of `inflated_chunks`
+
+
+def inflated_chunks(gz: bytes, max_bytes: int, chunk: int = INFLATE_CHUNK):
+    """Gunzip `gz` (one or more members) piece by piece: pieces of at most `chunk` bytes, never
+    more than `max_bytes` in all (3.1 beyond), so that a reader of the pieces keeps none of them
+    whole. A gzip stream cut short or not gzip at all: 1.8, raised where it is found."""
     if not gz:
         raise MessageError("1.8", "Payload/Compressed is empty", xpath="Payload/Compressed")
-    out = bytearray()
+    total = 0
     rest = gz
     while rest:
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip framing only, as 61968-100 says
-        try:
-            out += inflater.decompress(rest, max_bytes + 1 - len(out))
-            if len(out) > max_bytes or inflater.unconsumed_tail:
+        pending = rest
+        while True:
+            try:
+                piece = inflater.decompress(pending, min(chunk, max_bytes + 1 - total))
+            except zlib.error as exc:
+                raise MessageError("1.8", f"Payload/Compressed is not base64 of gzip: {exc}",
+                                   xpath="Payload/Compressed") from None
+            total += len(piece)
+            if total > max_bytes:
                 raise MessageError("3.1", f"Payload/Compressed inflates to more than {max_bytes} bytes, this "
                                           "endpoint's limit; send fewer objects per message",
                                    xpath="Payload/Compressed")
-            if not inflater.eof:
+            if piece:
+                yield piece
+            pending = inflater.unconsumed_tail
+            if inflater.eof:
+                break
+            if not pending and not piece:
                 raise MessageError("1.8", "Payload/Compressed is not base64 of gzip: the gzip stream is cut short",
                                    xpath="Payload/Compressed")
-        except zlib.error as exc:
-            raise MessageError("1.8", f"Payload/Compressed is not base64 of gzip: {exc}",
-                               xpath="Payload/Compressed") from None
         rest = inflater.unused_data.lstrip(b"\0")  # members may follow; gzip(1) pads with zeros
-    return bytes(out)
 
 
 def new_message_id() -> str:

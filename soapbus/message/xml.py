@@ -188,3 +188,71 @@ class _Counter:
 
     def close(self):
         return self.count
+
+
+# ---------------------------------------------------------------- a document read as a stream
+
+
+class SchemaViolation(MessageError):
+    """A streamed document broke its schema; `messages` are libxml2's, in the order found."""
+
+    def __init__(self, what: str, messages: list[str]):
+        super().__init__("1.8", f"the {what} does not validate against its schema: {messages[0]}")
+        self.messages = messages
+
+
+STREAM_PROLOG_LIMIT = 64 * 1024  # bytes before the root element's start tag a streamed document may have
+
+
+def streamable(first: bytes) -> bool:
+    """Whether a document starting with `first` may be read as a stream: its markup is plain ASCII
+    and there is no DOCTYPE (`_proven_without_doctype`), so that the element bound below holds.
+    Anything else is parsed whole by `parse_bytes`, which decides."""
+    return _proven_without_doctype(first)
+
+
+def stream_elements(chunks, what: str, limits: ParseLimits, tag: str, schema: etree.XMLSchema | None = None):
+    """The `tag` elements directly under the root of a document arriving in `chunks` (bytes), one by
+    one, each whole when yielded; the tree never holds more than the elements of one chunk.
+
+    For documents `streamable` admits (the caller checks the first chunk). An element stays
+    usable until the consumer asks for the next one; then it is cleared and dropped, so a
+    consumer keeps what it needs as values or copies. Checked as `parse_bytes` checks a whole
+    document: not well-formed 1.8; more elements than `limits.max_elements` 3.1 (counted as
+    start tags at memchr speed, a '<' in a comment or CDATA section counting as one, before the
+    chunk is parsed); deeper than `limits.max_depth` 1.8. With a `schema`, libxml2 validates while
+    it parses; what it finds is reported when the parse ends (SchemaViolation), after
+    the last element was yielded: a consumer acts on elements inside a transaction that a
+    violation undoes."""
+    parser = etree.XMLPullParser(events=("end",), tag=tag, schema=schema, resolve_entities=False,
+                                 no_network=True, load_dtd=False, huge_tree=False, collect_ids=False)
+    deeper = _deeper_than(limits.max_depth)
+    elements = 0
+    root = None
+    try:
+        for chunk in chunks:
+            elements += _elements_at_most(chunk, 0)
+            if elements > limits.max_elements:
+                raise _too_many(what, limits.max_elements)
+            parser.feed(chunk)
+            events = parser.read_events()
+            for _event, element in events:
+                if root is None:
+                    root = element.getroottree().getroot()
+                if element.getparent() is not root:  # the tag deeper down: not one of the root's children
+                    continue
+                if deeper(element):
+                    raise MessageError("1.8", f"the {what} nests elements deeper than {limits.max_depth} levels, "
+                                              "this endpoint's limit")
+                yield element
+                element.clear()
+                while element.getprevious() is not None:  # comments, other children: already read
+                    del root[0]
+                root.remove(element)
+        parser.close()
+    except etree.XMLSyntaxError as exc:
+        # libxml2 reports what the schema found when the parse ends, with the syntax errors if any
+        violations = [entry.message for entry in exc.error_log if entry.domain_name == "SCHEMASV"]
+        if violations:
+            raise SchemaViolation(what, violations) from None
+        raise MessageError("1.8", f"the {what} is not well-formed XML: {exc}") from None

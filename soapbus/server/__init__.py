@@ -69,6 +69,7 @@ def build_processor(config: ServerConfig, store: Store, handlers: HandlerRegistr
                                    signed_interfaces=config.security.signed_interfaces)
     return Processor(store, table, source=config.source, required_header_fields=config.required_header_fields,
                      pattern_config=pattern_config, max_inflated=config.max_inflated_bytes,
+                     stream_from=config.stream_from_bytes,
                      parse_limits=ParseLimits(max_elements=config.max_elements, max_depth=config.max_depth))
 
 

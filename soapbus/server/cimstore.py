@@ -23,7 +23,7 @@ from ..message import ID, Error, Payload, Reply, codes, verbs
 from ..profiles import Edition, Noun, objects, validate_documents, xsd_dir
 from ..store import DuplicateObject, UnknownObject
 from ..handlers import HandlerRegistry, HandlerRequest, HandlerResult
-from . import answers, query, readings
+from . import answers, patterns, query, readings
 
 
 def _summarise(done: list[ID], errors: list[Error], note: str | None = None) -> Reply:
@@ -84,11 +84,17 @@ def _names(req: HandlerRequest, ref: objects.ObjectRef, item: etree._Element) ->
 
 def _with_values(req: HandlerRequest, payload: PayloadObjects, done: list[ID], errors: list[Error]) -> HandlerResult:
     """Store the payload's time-stamped values (replacing what is stored under their keys) and answer."""
-    note = None
-    if payload.values:
-        stored = readings.store_values(req, payload.values)
-        done, errors, note = done + stored.ids, errors + stored.errors, stored.summary
-    return HandlerResult(_summarise(done, errors, note))
+    stored = readings.ValuesStored()
+    for position, item in payload.values:
+        readings.store_values(req, position, item, stored)
+    return _answered(done, errors, stored if payload.values else None)
+
+
+def _answered(done: list[ID], errors: list[Error], values: readings.ValuesStored | None) -> HandlerResult:
+    """Objects acted on (`done`, `errors`), then the values stored, if the payload had any."""
+    if values is None:
+        return HandlerResult(_summarise(done, errors))
+    return HandlerResult(_summarise(done + values.ids, errors + values.errors, values.summary))
 
 
 def _unknown(req: HandlerRequest, ident: ID) -> Error:
@@ -96,32 +102,58 @@ def _unknown(req: HandlerRequest, ident: ID) -> Error:
                  reason=f"no {req.noun.item} with {ident.kind or 'id'} {ident.value!r} is known")
 
 
-def create(req: HandlerRequest) -> HandlerResult:
-    payload = _payload_objects(req, assign_mrid=True)
-    done, errors = [], payload.errors
-    for ref, item in payload.found:
+def _each_item(req: HandlerRequest, act, assign_mrid: bool) -> HandlerResult:
+    """create and change: each item of the payload in turn, as `req.items()` reads it (a large
+    payload as a stream, one item at a time): objects by identity through `act(ref, item, ident)`
+    (an Error or None), items without identity kept as values where the noun has a series, given a
+    new mRID where `assign_mrid` (a create: the store names what it creates), refused otherwise."""
+    done, errors, unnamed = [], [], []
+    values = None
+    for index, item in req.items():
+        ref = objects.identify(req.noun, item)
+        if ref is None and readings.is_value_item(req.noun, item):
+            values = values or readings.ValuesStored()
+            readings.store_values(req, index, item, values)
+            continue
+        if ref is None and assign_mrid:
+            item = _with_new_mrid(copy.deepcopy(item))
+            ref = objects.identify(req.noun, item)
+        if ref is None:
+            unnamed.append(Error(code="5.8", level="FATAL",
+                                 reason=f"{req.noun.item} #{index} has neither mRID nor Names/name",
+                                 details=f"at /{req.noun.name}/{req.noun.item}[{index}]"))
+            continue
         ident = _object_id(ref, req.noun.name)
+        error = act(ref, item, ident)
+        if error is None:
+            done.append(ident)
+        else:
+            errors.append(error)
+    return _answered(done, unnamed + errors, values)
+
+
+def create(req: HandlerRequest) -> HandlerResult:
+    def insert(ref, item, ident) -> Error | None:
         try:
             req.uow.object_insert(req.noun.name, ref.key, req.noun.item, objects.serialize(item),
                                   names=_names(req, ref, item))
-            done.append(ident)
         except DuplicateObject:
-            errors.append(Error(code="6.1", level="FATAL", id=ident,
-                                reason=f"{req.noun.item} {ident.value!r} already exists (duplicate create)"))
-    return _with_values(req, payload, done, errors)
+            return Error(code="6.1", level="FATAL", id=ident,
+                         reason=f"{req.noun.item} {ident.value!r} already exists (duplicate create)")
+        return None
+
+    return _each_item(req, insert, assign_mrid=True)
 
 
 def change(req: HandlerRequest) -> HandlerResult:
-    payload = _payload_objects(req)
-    done, errors = [], payload.errors
-    for ref, item in payload.found:
-        ident = _object_id(ref, req.noun.name)
+    def update(ref, item, ident) -> Error | None:
         try:
             req.uow.object_update(req.noun.name, ref.key, objects.serialize(item), names=_names(req, ref, item))
-            done.append(ident)
         except UnknownObject:
-            errors.append(_unknown(req, ident))
-    return _with_values(req, payload, done, errors)
+            return _unknown(req, ident)
+        return None
+
+    return _each_item(req, update, assign_mrid=False)
 
 
 def _explicit_ids(req: HandlerRequest) -> list[ID]:
@@ -238,6 +270,12 @@ def _selected_objects(req: HandlerRequest) -> tuple[list[etree._Element], list[E
 def get(req: HandlerRequest) -> HandlerResult:
     """The objects asked for, in the edition asked for (see answers.py); time-stamped values by
     subject, type and time (see readings.py)."""
+    if req.noun.series is not None and patterns.wants_compressed(req.message) and not patterns.is_async(req.message):
+        asked = query.asked_namespace(req.noun, req.message.request, req.documents)
+        streamed = readings.compressed_selection(req, asked)
+        if streamed is not None:  # made as a stream, never as trees (readings.py)
+            return HandlerResult(Reply(result=codes.OK, errors=[Error(code="0.0")]),
+                                 Payload(compressed=streamed.compressed, format="XML"))
     if req.noun.series is not None:
         selection = readings.select(req)
         items, errors, refusal = selection.items, selection.errors, selection.failed

@@ -8,6 +8,7 @@ from ..bus.policy import RetryPolicy
 from ..bus.tls import OutboundTls
 from ..message.envelope import DEFAULT_MAX_INFLATED
 from ..message.xml import DEFAULT_LIMITS
+from ..profiles.stream import STREAM_FROM_BYTES
 from .guard import SecurityConfig
 from .tls import TlsConfig
 
@@ -38,6 +39,8 @@ class ServerConfig:
     max_inflated_bytes: int = DEFAULT_MAX_INFLATED  # what a Payload/Compressed may inflate to
     max_elements: int = DEFAULT_LIMITS.max_elements  # elements one message (or inflated payload) may have
     max_depth: int = DEFAULT_LIMITS.max_depth  # nesting one message may have
+    # a Payload/Compressed inflating to at least this many bytes is read as a stream (profiles/stream.py)
+    stream_from_bytes: int = STREAM_FROM_BYTES
     # Header fields a request must carry beyond Verb and Noun (interop profiles require these)
     required_header_fields: tuple[str, ...] = ("MessageID", "Timestamp")
     thread_pool_size: int = 10

@@ -13,6 +13,7 @@ from .. import message as m
 from ..bus import envelopes, fanout
 from ..message import Error, Payload, Reply, codes, verbs
 from ..profiles import SIGNED_INTERFACES, Noun, objects
+from ..profiles.stream import compressed_item_count
 
 
 @dataclass
@@ -25,6 +26,16 @@ class PatternConfig:
 def is_async(msg) -> bool:
     header = msg.header
     return isinstance(msg, m.RequestMessage) and bool(header.async_reply_flag) and bool(header.reply_address)
+
+
+def wants_compressed(msg) -> bool:
+    """A caller asks for a Compressed answer by sending Compressed, or with Request Option compress=true."""
+    payload = getattr(msg, "payload", None)
+    if payload is not None and payload.compressed is not None:
+        return True
+    request = getattr(msg, "request", None)
+    return any(name.lower() == "compress" and (value or "").lower() in ("true", "1", "gzip")
+               for name, value in (request.options if request else []))
 
 
 def is_one_way(msg) -> bool:
@@ -46,8 +57,11 @@ def _item_count(noun: Noun, payload: Payload | None) -> int:
 
 
 def limit_items(noun: Noun | None, reply: Reply, payload: Payload | None, config: PatternConfig):
-    """A get that found more than the limit answers 3.1 instead of a payload nobody can handle."""
+    """A get that found more than the limit answers 3.1 instead of a payload nobody can handle
+    (the items of a Compressed payload counted as a stream: profiles/stream.py)."""
     count = _item_count(noun, payload)
+    if noun is not None and payload is not None and payload.compressed is not None:
+        count += compressed_item_count(noun, payload.compressed)
     if count <= config.max_items:
         return reply, payload
     return Reply(result=codes.FAILED, errors=[Error(
@@ -121,5 +135,5 @@ def publish_follow_up_event(uow, msg, reply: Reply, source: str, config: Pattern
     return event
 
 
-__all__ = ["PatternConfig", "is_async", "is_one_way", "limit_items", "pages", "queue_async_replies",
+__all__ = ["PatternConfig", "is_async", "is_one_way", "wants_compressed", "limit_items", "pages", "queue_async_replies",
            "publish_follow_up_event"]

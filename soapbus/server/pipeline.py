@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Callable
 
 from lxml import etree
@@ -23,8 +24,10 @@ from ..message.replies import acknowledgement, reply_to
 from ..profiles import Noun, Operation, Service
 from ..profiles import get as get_noun
 from ..profiles import validate_documents, verb_allowed
+from ..profiles.stream import STREAM_FROM_BYTES, StreamedDocument
 from ..bus import router
 from ..handlers import TRY_AGAIN_CODES, HandlerRegistry, HandlerResult, Identity
+from ..handlers.contract import StreamedDocuments
 from ..store import StoreUnavailable
 from . import patterns
 from .tls import PeerCertificate
@@ -83,8 +86,10 @@ def _from_message_error(exc: MessageError) -> Error:
 class Processor:
     def __init__(self, store, registry: HandlerRegistry, source: str, required_header_fields=("MessageID",),
                  pattern_config: patterns.PatternConfig | None = None,
-                 parse_limits: ParseLimits = DEFAULT_LIMITS, max_inflated: int = DEFAULT_MAX_INFLATED):
+                 parse_limits: ParseLimits = DEFAULT_LIMITS, max_inflated: int = DEFAULT_MAX_INFLATED,
+                 stream_from: int = STREAM_FROM_BYTES):
         self.store = store
+        self.stream_from = stream_from  # inflated bytes from which a Compressed payload is read as a stream
         self.parse_limits = parse_limits  # what an inflated Compressed payload may cost to parse
         self.max_inflated = max_inflated
         self.registry = registry
@@ -382,15 +387,24 @@ class Processor:
             return unsigned, unsigned
         return soap.to_bytes(call.sign(envelope)), unsigned
 
-    def _documents(self, msg, noun: Noun | None) -> list[etree._Element]:
+    def _documents(self, msg, noun: Noun | None) -> Sequence[etree._Element]:
+        """The payload's documents, validated; a large Compressed one validated as a stream and kept
+        as one (profiles/stream.py), so that a handler reading its items never makes it a tree."""
         payload = getattr(msg, "payload", None)
         if payload is None or noun is None or payload.operation_set is not None:
             return []
         try:
-            documents = payload.expanded_documents(self.max_inflated, self.parse_limits)
+            stream = (StreamedDocument.of(noun, payload.compressed, self.max_inflated, self.parse_limits,
+                                          self.stream_from)
+                      if payload.compressed is not None else None)
+            if stream is not None:
+                errors = stream.check()
+                documents = StreamedDocuments(stream)
+            else:
+                documents = payload.expanded_documents(self.max_inflated, self.parse_limits)
+                errors = validate_documents(noun.name, documents)
         except MessageError as exc:
             raise Rejection(_from_message_error(exc)) from None
-        errors = validate_documents(noun.name, documents)
         if errors:
             raise Rejection(errors[0] if len(errors) == 1 else _several(errors))
         return documents
@@ -463,18 +477,8 @@ def _several(errors: list[Error]) -> Error:
     return first
 
 
-def wants_compressed(msg) -> bool:
-    """A caller asks for a Compressed answer by sending Compressed, or with Request Option compress=true."""
-    payload = getattr(msg, "payload", None)
-    if payload is not None and payload.compressed is not None:
-        return True
-    request = getattr(msg, "request", None)
-    return any(name.lower() == "compress" and (value or "").lower() in ("true", "1", "gzip")
-               for name, value in (request.options if request else []))
-
-
 def _shaped_payload(msg, payload: Payload | None) -> Payload | None:
-    if payload is None or len(payload.documents) != 1 or not wants_compressed(msg):
+    if payload is None or len(payload.documents) != 1 or not patterns.wants_compressed(msg):
         return payload
     return Payload.compress(payload.documents[0], payload.format)
 

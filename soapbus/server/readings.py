@@ -16,12 +16,16 @@ MeterReading (same meter, usage point and the rest of its context) go back into 
 """
 from __future__ import annotations
 
+import base64
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from lxml import etree
 
 from ..message import ID, Error, Reply, codes
 from ..profiles import Noun, SeriesCriteria, SeriesError, objects
+from ..profiles.convert import convert
 from ..profiles.series import index_type
 from ..store import DuplicateObject
 from .handlers import HandlerRequest
@@ -57,30 +61,28 @@ def _subject_id(noun: Noun, kind: str, ref: str) -> ID:
     return ID(ref, kind="other", id_type=kind, object_type=noun.name)
 
 
-def store_values(req: HandlerRequest, items: list[tuple[int, etree._Element]]) -> ValuesStored:
-    """Split each item into its values and store each, replacing a value of the same key."""
-    noun, outcome = req.noun, ValuesStored()
-    for position, item in items:
-        where = f"/{noun.name}/{noun.item}[{position}]"
+def store_values(req: HandlerRequest, position: int, item: etree._Element, outcome: ValuesStored) -> None:
+    """Split one item into its values and store each, replacing a value of the same key; counted in `outcome`."""
+    noun = req.noun
+    where = f"/{noun.name}/{noun.item}[{position}]"
+    try:
+        values = noun.series.split(item, where)
+    except SeriesError as exc:
+        outcome.errors.append(Error(code="5.8", level="FATAL", details=f"at {exc.path}",
+                                    reason=f"{noun.item} #{position} at {exc.path} {exc.reason}"))
+        return
+    for value in values:
+        xml = objects.serialize(value.item)
         try:
-            values = noun.series.split(item, where)
-        except SeriesError as exc:
-            outcome.errors.append(Error(code="5.8", level="FATAL", details=f"at {exc.path}",
-                                        reason=f"{noun.item} #{position} at {exc.path} {exc.reason}"))
-            continue
-        for value in values:
-            xml = objects.serialize(value.item)
-            try:
-                req.uow.object_insert(noun.name, value.key, noun.item, xml, names=list(value.index))
-                outcome.new += 1
-            except DuplicateObject:
-                row = req.uow.object_update(noun.name, value.key, xml, names=list(value.index))
-                if row.status != "active":  # a value sent again after it was cancelled stands again
-                    req.uow.object_set_status(noun.name, value.key, "active")
-                outcome.replaced += 1
-        subject = values[0].subject  # a MeterReading is of one meter (or usage point): its values share it
-        outcome.ids.append(_subject_id(noun, subject.kind, subject.ref))
-    return outcome
+            req.uow.object_insert(noun.name, value.key, noun.item, xml, names=list(value.index))
+            outcome.new += 1
+        except DuplicateObject:
+            row = req.uow.object_update(noun.name, value.key, xml, names=list(value.index))
+            if row.status != "active":  # a value sent again after it was cancelled stands again
+                req.uow.object_set_status(noun.name, value.key, "active")
+            outcome.replaced += 1
+    subject = values[0].subject  # a MeterReading is of one meter (or usage point): its values share it
+    outcome.ids.append(_subject_id(noun, subject.kind, subject.ref))
 
 
 def value_keys(req: HandlerRequest, items: list[tuple[int, etree._Element]]) -> tuple[list[str], list[Error]]:
@@ -168,11 +170,115 @@ def _regrouped(noun: Noun, rows, criteria: SeriesCriteria) -> list[etree._Elemen
         trimmed = noun.series.trim(etree.fromstring(row.xml), criteria)
         if trimmed is not None:
             (values if objects.identify(noun, trimmed) is None else whole).append(trimmed)
+    return whole + _merged(noun, values)
+
+
+# ---------------------------------------------------------------- a get answered as a stream
+#
+# A get whose caller asked for a Compressed answer (it sent Compressed, or Request Option
+# compress=true) is answered without ever holding the answer as trees: the stored rows read a
+# batch at a time in key order (a subject's values are next to each other in it), each subject's
+# values trimmed and merged as `select` does, each merged item serialised into one gzip stream.
+# Memory then follows one subject's values and the compressed answer, whatever the answer's size.
+# An answer that needs more than one document (objects of several editions) is made as a tree.
+
+
+class _SeveralDocuments(Exception):
+    """The answer holds items of more than one edition: answered by `select`, as documents."""
+
+
+@dataclass
+class CompressedAnswer:
+    compressed: str  # base64 of the gzip stream of one profile document
+    items: int
+
+
+def compressed_selection(req: HandlerRequest, asked: str | None) -> CompressedAnswer | None:
+    """A get's values as one Compressed document, made as a stream; None when `select` answers it
+    instead (a get by Request/ID, a refused query, no match, or items of more than one edition)."""
+    request = req.message.request
+    if request is not None and request.ids and query_element(req.noun, request) is None:
+        return None
+    try:
+        criteria = series_criteria(req.noun, request)
+    except QueryRefused:
+        return None
+    document = _GzipDocument(req.noun.name)
+    try:
+        for item in _regrouped_stream(req.noun, _rows_in_key_order(req, criteria), criteria):
+            if asked is not None:
+                item = convert(req.noun, item, asked)
+                if item is None:  # answered in its stored edition, in a document of its own
+                    raise _SeveralDocuments()
+            document.add(item)
+    except _SeveralDocuments:
+        return None
+    return document.finish() if document.items else None
+
+
+def _rows_in_key_order(req: HandlerRequest, criteria: SeriesCriteria):
+    """As `_candidates`, read a batch at a time."""
+    if criteria.subjects:
+        names = [(ref, index_type(kind)) for kind, refs in criteria.subjects.items() for ref in sorted(refs)]
+    elif criteria.types:
+        names = [(rt, index_type("ReadingType")) for rt in sorted(criteria.types)]
+    else:
+        names = None
+    return req.uow.object_iter(req.noun.name, names)
+
+
+def _regrouped_stream(noun: Noun, rows: Iterable, criteria: SeriesCriteria) -> Iterator[etree._Element]:
+    """As `_regrouped`, one subject at a time: rows in key order (`<kind>|<subject>|<type>|<time>`),
+    so the values of one subject come together and are merged before the next subject's are read."""
+    subject, values = None, []
+    for row in rows:
+        trimmed = noun.series.trim(etree.fromstring(row.xml), criteria)
+        if trimmed is None:
+            continue
+        if objects.identify(noun, trimmed) is not None:  # kept whole: answered as it is
+            yield trimmed
+            continue
+        of = row.key.rsplit("|", 2)[0]
+        if of != subject:
+            yield from _merged(noun, values)
+            subject, values = of, []
+        values.append(trimmed)
+    yield from _merged(noun, values)
+
+
+def _merged(noun: Noun, values: list[etree._Element]) -> list[etree._Element]:
     by_namespace: dict[str, list[etree._Element]] = {}
     for item in values:  # values of different editions never merge into one item
         by_namespace.setdefault(etree.QName(item).namespace, []).append(item)
-    return whole + [merged for group in by_namespace.values() for merged in noun.series.merge(group)]
+    return [merged for group in by_namespace.values() for merged in noun.series.merge(group)]
+
+
+class _GzipDocument:
+    """One profile document written item by item into a gzip stream."""
+
+    def __init__(self, root: str):
+        self.root = root
+        self.namespace: str | None = None
+        self.items = 0
+        self._gzip = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        self._out: list[bytes] = []
+
+    def add(self, item: etree._Element) -> None:
+        namespace = etree.QName(item).namespace
+        if self.namespace is None:
+            self.namespace = namespace
+            self._out.append(self._gzip.compress(f'<{self.root} xmlns="{namespace}">'.encode()))
+        elif namespace != self.namespace:
+            raise _SeveralDocuments()
+        self._out.append(self._gzip.compress(objects.serialize(item)))
+        self.items += 1
+
+    def finish(self) -> CompressedAnswer:
+        self._out.append(self._gzip.compress(f"</{self.root}>".encode()))
+        self._out.append(self._gzip.flush())
+        return CompressedAnswer(base64.b64encode(b"".join(self._out)).decode("ascii"), self.items)
 
 
 __all__ = ["ValuesStored", "is_value_item", "index_names", "store_values", "value_keys", "rows_named", "select",
+           "compressed_selection", "CompressedAnswer",
            "Selection"]
