@@ -100,7 +100,7 @@ def peak_growth(pid: int, send) -> tuple[object, float, float]:
 
 def post(url: str, body: bytes) -> bytes:
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=600)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=1800)
     conn.request("POST", parts.path, body, {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'})
     resp = conn.getresponse()
     data = resp.read()
@@ -130,7 +130,7 @@ def start_server(data_dir: Path, mib: float) -> tuple[subprocess.Popen, str]:
     cap = int(mib * 1.25 * MIB) + MIB
     args = [sys.executable, "-m", "soapbus", "serve", "--port", "0", "--data", str(data_dir),
             "--max-inflated", str(cap), "--max-elements", str(int(mib * 80_000)), "--max-items", "10000000",
-            "--max-body", str(cap), "--request-deadline", "600"]
+            "--max-body", str(cap), "--request-deadline", "1800"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in proc.stdout:
         found = re.search(r"listening on (http://\S+)", line)
@@ -153,7 +153,7 @@ def main() -> None:
     parse_s = time.perf_counter() - started
     body = create_body(doc)
     print(f"payload: {payload_mib:.1f} MiB inflated, {meters} MeterReadings, {values} values; "
-          f"{len(body) / MIB:.1f} MiB on the wire (Compressed); an lxml parse of it here: {parse_s:.2f} s")
+          f"{len(body) / MIB:.1f} MiB on the wire (Compressed); an lxml parse of it here: {parse_s:.2f} s", flush=True)
     rows = []
     for _ in range(args.rounds):
         with tempfile.TemporaryDirectory() as tmp:
@@ -168,19 +168,19 @@ def main() -> None:
                 answered_values = answered.count(b"<value>") + answered.count(b":value>") if answered else 0
                 rows.append((c_mib, c_s, g_mib, g_s))
                 print(f"create: {c_result} {c_code[:100]}; peak RSS +{c_mib:.0f} MiB = {c_mib / payload_mib:.2f}x "
-                      f"the payload; {c_s:.1f} s = {c_s / parse_s:.0f}x the parse")
+                      f"the payload; {c_s:.1f} s = {c_s / parse_s:.0f}x the parse", flush=True)
                 print(f"get:    {g_result} {g_code[:100]}; {answered_values} values answered "
                       f"({len(answered or b'') / MIB:.1f} MiB inflated); peak RSS +{g_mib:.0f} MiB = "
-                      f"{g_mib / payload_mib:.2f}x the payload; {g_s:.1f} s = {g_s / parse_s:.0f}x the parse")
+                      f"{g_mib / payload_mib:.2f}x the payload; {g_s:.1f} s = {g_s / parse_s:.0f}x the parse", flush=True)
             finally:
                 proc.terminate()
                 proc.wait(30)
     c_mib, c_s, g_mib, g_s = (statistics.median(col) for col in zip(*rows))
-    print(f"\nmedians of {len(rows)} round(s), payload {payload_mib:.1f} MiB:")
-    print(f"| request | peak RSS growth | of the payload | time |")
-    print(f"|---|---|---|---|")
-    print(f"| create | +{c_mib:.0f} MiB | {c_mib / payload_mib:.2f}x | {c_s:.1f} s |")
-    print(f"| get    | +{g_mib:.0f} MiB | {g_mib / payload_mib:.2f}x | {g_s:.1f} s |")
+    print(f"\nmedians of {len(rows)} round(s), payload {payload_mib:.1f} MiB:", flush=True)
+    print(f"| request | peak RSS growth | of the payload | time |", flush=True)
+    print(f"|---|---|---|---|", flush=True)
+    print(f"| create | +{c_mib:.0f} MiB | {c_mib / payload_mib:.2f}x | {c_s:.1f} s |", flush=True)
+    print(f"| get    | +{g_mib:.0f} MiB | {g_mib / payload_mib:.2f}x | {g_s:.1f} s |", flush=True)
 
 
 if __name__ == "__main__":

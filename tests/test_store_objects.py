@@ -233,7 +233,7 @@ def test_updates_without_update_returning(store, monkeypatch):
 
 
 def test_object_iter_reads_in_batches_in_key_order_each_object_once(store):
-    # 23 objects read 5 at a time: every batch after the first starts past the last key read
+    # 23 objects streamed 5 at a time, while other statements (the names) run in the same transaction
     for i in range(23):
         names = [(f"meter-{i % 4}", "series.Meter"), ("kWh", "series.ReadingType")]
         if i % 3 == 0:

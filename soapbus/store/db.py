@@ -275,17 +275,26 @@ class DriverStatement:
     def run(self, conn, params: dict):
         """Execute with `params` (the names the statement binds); returns the DBAPI cursor."""
         compiled, names, processors = self._compile(conn, params)
-        values = compiled.construct_params(params)
-        for name, process in processors:
-            values[name] = process(values[name])
-        parameters = values if names is None else tuple(values[name] for name in names)
+        parameters = _driver_parameters(compiled, names, processors, params)
+        return self._on_cursor(conn, compiled.string, parameters, lambda cursor: cursor.execute(compiled.string,
+                                                                                                 parameters))
+
+    def run_many(self, conn, rows: list[dict]) -> None:
+        """Execute once per row (the cursor's executemany); every row binds the same names."""
+        compiled, names, processors = self._compile(conn, rows[0])
+        parameters = [_driver_parameters(compiled, names, processors, row) for row in rows]
+        self._on_cursor(conn, compiled.string, parameters, lambda cursor: cursor.executemany(compiled.string,
+                                                                                              parameters))
+
+    @staticmethod
+    def _on_cursor(conn, sql: str, parameters, execute):
         cursor = conn.connection.driver_connection.cursor()
         try:
-            cursor.execute(compiled.string, parameters)
+            execute(cursor)
         except conn.dialect.loaded_dbapi.Error as exc:
             # SQLAlchemy's own handling, as for its execute: its exception classes (IntegrityError ...),
             # the engine's handle_error hook (an outage becomes StoreUnavailable), a lost connection invalidated.
-            conn._handle_dbapi_exception(exc, compiled.string, parameters, cursor, None)
+            conn._handle_dbapi_exception(exc, sql, parameters, cursor, None)
             raise
         return cursor
 
@@ -303,6 +312,13 @@ class DriverStatement:
                                if process is not None)
             found = self._compiled[key] = (compiled, names, processors)
         return found
+
+
+def _driver_parameters(compiled, names, processors, params: dict):
+    values = compiled.construct_params(params)
+    for name, process in processors:
+        values[name] = process(values[name])
+    return values if names is None else tuple(values[name] for name in names)
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from sqlalchemy import Connection, Integer, and_, bindparam, delete, insert, or_, select, update
 
-from .db import per_dialect
+from .db import DriverStatement, per_dialect
 from .errors import DuplicateObject, UnknownObject
 from .schema import OBJECT_STATUSES, cim_object, cim_object_name, require_aware
 
@@ -47,6 +47,12 @@ _KEY = (cim_object.c.noun == bindparam("k_noun"), cim_object.c.key == bindparam(
 _INSERT = per_dialect(lambda insert: insert(cim_object).on_conflict_do_nothing(
     index_elements=[cim_object.c.noun, cim_object.c.key]))
 _INSERT_NAMES = insert(cim_object_name)
+# Run for every object a create stores (a MeterReadings create stores each reading value as one):
+# on the DBAPI cursor (see DriverStatement). On PostgreSQL RETURNING hands back the new id, and no
+# row when the key existed; SQLite's cursor has lastrowid and rowcount.
+_INSERT_RUN = DriverStatement({"sqlite": _INSERT["sqlite"],
+                               "postgresql": _INSERT["postgresql"].returning(cim_object.c.id)})
+_INSERT_NAMES_RUN = DriverStatement({"sqlite": _INSERT_NAMES, "postgresql": _INSERT_NAMES})
 _DELETE_NAMES = delete(cim_object_name).where(cim_object_name.c.object_id == bindparam("object_id"))
 _NAMES = (select(cim_object_name.c.name, cim_object_name.c.name_type)
           .where(cim_object_name.c.object_id == bindparam("object_id")).order_by(cim_object_name.c.id))
@@ -97,10 +103,15 @@ def insert_object(conn: Connection, noun: str, key: str, item_type: str, xml: by
         raise
     row = {"noun": noun, "key": key, "item_type": item_type, "xml": bytes(xml), "version": 1,
            "status": "active", "created_at": now, "updated_at": now}
-    result = conn.execute(_INSERT[conn.dialect.name], row)
-    if result.rowcount != 1:
+    cursor = _INSERT_RUN.run(conn, row)
+    if conn.dialect.name == "sqlite":
+        object_id = cursor.lastrowid if cursor.rowcount == 1 else None
+    else:
+        inserted = cursor.fetchone()
+        object_id = inserted[0] if inserted is not None else None
+    if object_id is None:
         raise DuplicateObject(noun, key)
-    _insert_names(conn, result.inserted_primary_key[0], names)
+    _insert_names(conn, object_id, names)
     # What was written, as a read would return it: timestamps come back in UTC.
     stamped = require_aware(now, "a stored datetime").astimezone(timezone.utc)
     return StoredObject(noun=str(noun), key=str(key), item_type=str(item_type), xml=row["xml"], version=1,
@@ -150,24 +161,22 @@ def list_objects(conn: Connection, noun: str, *, keys: Sequence[str] | None, sin
 
 
 def iter_objects(conn: Connection, noun: str, names: Sequence[ObjectName] | None, batch: int) -> Iterator[StoredObject]:
-    """Objects of a noun, each once, in key order, read `batch` at a time with their names: those
-    carrying any of `names` ((name, name type) pairs; a type of None matches any type), or all when
-    `names` is None. Each batch starts after the last key of the one before (no cursor stays open
-    between them), so a caller may go through more objects than it could hold at once."""
-    first, rest = _iter_query(names), None
-    after = None
-    while True:
-        if after is None:
-            rows = conn.execute(first, {"noun": noun, "batch": batch}).all()
-        else:
-            rest = rest if rest is not None else first.where(cim_object.c.key > bindparam("after"))
-            rows = conn.execute(rest, {"noun": noun, "after": after, "batch": batch}).all()
-        found = _names_of(conn, [row.id for row in rows])
-        for row in rows:
-            yield _stored(row, found.get(row.id, ()))
-        if len(rows) < batch:
-            return
-        after = rows[-1].key
+    """Objects of a noun, each once, in key order, with their names: those carrying any of `names`
+    ((name, name type) pairs; a type of None matches any type), or all when `names` is None.
+
+    One query, its rows streamed (a server-side cursor on PostgreSQL; SQLite's cursor steps
+    through the result as it is read) and taken `batch` at a time, their names read per batch:
+    a caller may go through more objects than it could hold. Read it to the end, or drop it,
+    inside the unit of work that made it."""
+    result = conn.execution_options(stream_results=True, max_row_buffer=batch).execute(
+        _iter_query(names), {"noun": noun})
+    try:
+        for rows in result.partitions(batch):
+            found = _names_of(conn, [row.id for row in rows])
+            for row in rows:
+                yield _stored(row, found.get(row.id, ()))
+    finally:
+        result.close()
 
 
 def _iter_query(names: Sequence[ObjectName] | None):
@@ -180,7 +189,7 @@ def _iter_query(names: Sequence[ObjectName] | None):
                          else and_(cim_object_name.c.name_type == name_type, cim_object_name.c.name.in_(group))
                          for name_type, group in by_type.items()))
         query = query.where(cim_object.c.id.in_(select(cim_object_name.c.object_id).where(carrying)))
-    return query.order_by(cim_object.c.key).limit(bindparam("batch", type_=Integer))
+    return query.order_by(cim_object.c.key)
 
 
 @lru_cache(maxsize=None)
@@ -222,8 +231,8 @@ def _row(conn: Connection, noun: str, key: str):
 
 def _insert_names(conn: Connection, object_id: int, names: tuple[ObjectName, ...]) -> None:
     if names:
-        conn.execute(_INSERT_NAMES, [{"object_id": object_id, "name": name, "name_type": name_type}
-                                     for name, name_type in names])
+        _INSERT_NAMES_RUN.run_many(conn, [{"object_id": object_id, "name": name, "name_type": name_type}
+                                          for name, name_type in names])
 
 
 def _unique_names(names: Iterable[ObjectName]) -> tuple[ObjectName, ...]:
