@@ -10,7 +10,7 @@ from .faults import (CODES, FAILED_AUTHENTICATION, FAILED_CHECK, INVALID_SECURIT
                      MESSAGE_EXPIRED, SecurityFault)
 from .keys import SigningKey
 from .policy import Policy
-from .replay import ReplayMemory
+from .replay import PendingMemories, ReplayMemory
 from .sign import sign_envelope
 from .trust import TrustStore
 from .verify import Verified, Verifier
@@ -18,5 +18,5 @@ from .verify import Verified, Verifier
 __all__ = [
     "ns", "pki", "Allowed", "check_source_binding", "Verified62325", "sign_62325", "verify_62325", "CODES",
     "FAILED_AUTHENTICATION", "FAILED_CHECK", "INVALID_SECURITY", "INVALID_SECURITY_TOKEN", "MESSAGE_EXPIRED",
-    "SecurityFault", "SigningKey", "Policy", "ReplayMemory", "sign_envelope", "TrustStore", "Verified", "Verifier",
+    "SecurityFault", "SigningKey", "Policy", "ReplayMemory", "PendingMemories", "sign_envelope", "TrustStore", "Verified", "Verifier",
 ]

@@ -21,7 +21,7 @@ from . import crypto, faults, ids, ns, signedinfo, timestamp, tokens, wire
 from .identity import of_verified
 from .parts import Parts, locate, message_header
 from .policy import Policy
-from .replay import SIGNED_INFO_SCOPE, ReplayMemory, nonce_scope
+from .replay import SIGNED_INFO_SCOPE, ReplayMemory, nonce_replayed, nonce_scope, signature_replayed
 from .faults import SecurityFault
 from .trust import TrustStore
 
@@ -97,8 +97,11 @@ class Verifier:
         self.replay = replay
         self.nonces_from_message = nonces_from_message
 
-    def verify(self, envelope: bytes | etree._Element, now: datetime | None = None) -> Verified:
-        """Verify a signed SOAP 1.1 envelope (bytes as received, or a parsed element)."""
+    def verify(self, envelope: bytes | etree._Element, now: datetime | None = None,
+               replay: ReplayMemory | None = None) -> Verified:
+        """Verify a signed SOAP 1.1 envelope (bytes as received, or a parsed element). `replay`, when
+        given, is the memory for this call instead of the Verifier's own (a PendingMemories, so that
+        the caller writes them in its own transaction)."""
         now = _aware(now)
         root = self._load(envelope)
         parts = locate(root, self.policy.actor)
@@ -116,7 +119,7 @@ class Verifier:
         octets, signed_info = _check_signature(parts.signature, info, resolved, token.certificate)
         tokens.remember(token)  # the signature verified with a certificate the TrustStore accepted
         verified = _result(parts, resolved, octets, info, stamp, token, signed_info)
-        self._remember(verified, stamp, now)
+        self._remember(verified, stamp, now, replay if replay is not None else self.replay)
         return verified
 
     def _load(self, envelope: bytes | etree._Element) -> etree._Element:
@@ -125,8 +128,9 @@ class Verifier:
         data = envelope if isinstance(envelope, bytes) else etree.tostring(envelope)
         return wire.load(data, self.policy.max_bytes, "SOAP envelope")
 
-    def _remember(self, verified: Verified, stamp: timestamp.Stamp, now: datetime) -> None:
-        if self.replay is None:
+    def _remember(self, verified: Verified, stamp: timestamp.Stamp, now: datetime,
+                  memory: ReplayMemory | None) -> None:
+        if memory is None:
             return
         # Remembered only after the signature verified: unverified input must not fill the memory.
         memories = [(SIGNED_INFO_SCOPE, verified.signed_info_digest,
@@ -134,26 +138,24 @@ class Verifier:
         nonce, source = (verified.nonce, verified.source or "") if self.nonces_from_message else (None, "")
         if nonce:
             memories.append(self._nonce_memory(source, nonce, now))
-        first_time = _remember_all(self.replay, memories)
+        first_time = _remember_all(memory, memories)
         if not first_time[0]:
-            raise faults.invalid("this signature was already accepted once: the message is a replay")
+            raise signature_replayed()
         if nonce and not first_time[1]:
-            raise _nonce_replayed(source, nonce)
+            raise nonce_replayed(source, nonce)
 
-    def remember_nonce(self, source: str | None, nonce: str, now: datetime | None = None) -> None:
-        """Refuse (InvalidSecurity) a ReplayDetection Nonce this Source used before; remember it."""
-        if self.replay is None:
+    def remember_nonce(self, source: str | None, nonce: str, now: datetime | None = None,
+                       replay: ReplayMemory | None = None) -> None:
+        """Refuse (InvalidSecurity) a ReplayDetection Nonce this Source used before; remember it
+        (in `replay` when given, else in the Verifier's own memory)."""
+        memory = replay if replay is not None else self.replay
+        if memory is None:
             return
-        if not _remember_all(self.replay, [self._nonce_memory(source or "", nonce, _aware(now))])[0]:
-            raise _nonce_replayed(source or "", nonce)
+        if not _remember_all(memory, [self._nonce_memory(source or "", nonce, _aware(now))])[0]:
+            raise nonce_replayed(source or "", nonce)
 
     def _nonce_memory(self, source: str, nonce: str, now: datetime) -> tuple[str, str, datetime]:
         return nonce_scope(source), nonce, now + timedelta(seconds=self.policy.nonce_ttl)
-
-
-def _nonce_replayed(source: str, nonce: str) -> SecurityFault:
-    return faults.invalid(f"ReplayDetection Nonce {nonce!r} was already used by Source {source!r}: "
-                          "the message is a replay")
 
 
 def _remember_all(replay, memories) -> list[bool]:

@@ -17,7 +17,7 @@ from lxml import etree
 from ..message import Message, soap
 from ..profiles import SIGNED_INTERFACES, Service
 from ..profiles import get as get_noun
-from ..security import (INVALID_SECURITY, Policy, SecurityFault, SigningKey, TrustStore, Verifier,
+from ..security import (INVALID_SECURITY, PendingMemories, Policy, SecurityFault, SigningKey, TrustStore, Verifier,
                         check_source_binding, sign_62325, sign_envelope, verify_62325)
 from ..security import ns as wss_ns
 from .tls import PeerCertificate
@@ -46,6 +46,9 @@ class Verdict:
     message: etree._Element  # the 61968 message element to read: from the signed parts when signed
     signer: str | None = None
     verified: object | None = None  # Verified or Verified62325: the accepted certificate, for the binding
+    # What the replay memory must learn of this request (its signature, its Nonce): written by the
+    # pipeline in the request's own transaction, which a repeat rolls back (server/pipeline.py)
+    replay: PendingMemories | None = None
 
 
 class Guard:
@@ -62,9 +65,6 @@ class Guard:
         # The Nonce is read from the parsed message in `authorize`, not by the verifier.
         self.verifier = (Verifier(config.trust, config.policy, replay_memory, nonces_from_message=False)
                          if config.trust is not None else None)
-        # For a broker's second delivery of one message (see verify): every check but the replay memory.
-        self.redelivery_verifier = (Verifier(config.trust, config.policy, None, nonces_from_message=False)
-                                    if config.trust is not None else None)
 
     # ------------------------------------------------------------ inbound
 
@@ -72,10 +72,11 @@ class Guard:
         """Verify a signed request; an unsigned one passes here (see authorize). Raises SecurityFault.
 
         redelivery: the same message delivered again by a message broker that never had its first
-        delivery acknowledged (AMQP `redelivered`, or the node retrying the delivery it holds). That
-        first delivery remembered the signature (and authorize the Nonce) and may have died before
-        its transaction committed, so they are checked again except against the replay memory: the
-        (Source, MessageID) claim then answers a message that did commit with its stored answer."""
+        delivery acknowledged (AMQP `redelivered`, or the node retrying the delivery it holds). The
+        replay memories (the signature's, the Nonce's) are written in the request's own transaction
+        (Verdict.replay); a first delivery whose transaction committed wrote them, so a second finds
+        them: that is no replay here, and the (Source, MessageID) claim answers it with the stored
+        answer; one whose transaction died wrote nothing, and the second delivery writes them."""
         if service.name in self.config.mode_62325:
             return self._verify_62325(unwrapped)
         if _has_wsse(unwrapped):
@@ -100,12 +101,13 @@ class Guard:
             return
         self._bind(verdict.verified, header)
         replay = header.replay_detection if header is not None else None
-        if replay is not None and self.verifier is not None:
-            try:
-                self.verifier.remember_nonce(header.source, replay.nonce)
-            except SecurityFault:
-                if not redelivery:  # a broker's second delivery: its first remembered the Nonce (see verify)
-                    raise
+        if replay is None or self.verifier is None:
+            return
+        try:  # into the request's pending memories (written in its transaction), where it has them
+            self.verifier.remember_nonce(header.source, replay.nonce, replay=verdict.replay)
+        except SecurityFault:
+            if not redelivery:  # a broker's second delivery: its first may have remembered the Nonce (see verify)
+                raise
 
     def _bind(self, certified, header, via_tls: bool = False) -> None:
         """certified: a verified signer (Verified, Verified62325) or a TLS client's PeerCertificate."""
@@ -116,11 +118,12 @@ class Guard:
 
     def _verify_wsse(self, raw: bytes, redelivery: bool = False) -> Verdict:
         self._need_trust()
-        verified = (self.redelivery_verifier if redelivery else self.verifier).verify(raw)
+        pending = PendingMemories(first_delivery=not redelivery)
+        verified = self.verifier.verify(raw, replay=pending)
         message = verified.message
         if message is None:
             raise SecurityFault(INVALID_SECURITY, "the signed Body does not hold exactly one message")
-        return Verdict(True, message, verified.subject, verified)
+        return Verdict(True, message, verified.subject, verified, pending)
 
     def _verify_62325(self, unwrapped: soap.Unwrapped) -> Verdict:
         self._need_trust()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from collections.abc import Sequence
 from typing import Callable
@@ -28,11 +29,12 @@ from ..profiles.stream import STREAM_FROM_BYTES, StreamedDocument
 from ..bus import router
 from ..handlers import TRY_AGAIN_CODES, HandlerRegistry, HandlerResult, Identity
 from ..handlers.contract import StreamedDocuments
+from ..security import PendingMemories, SecurityFault
 from ..store import StoreUnavailable
 from . import patterns
 from .tls import PeerCertificate
 from .calling import HandlerCrashed
-from .faults import CLIENT, failed_fault
+from .faults import CLIENT, failed_fault, fatal
 from .dispatch import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,9 @@ class InboundCall:
     carrier_ns: str | None = None  # the Body operation element's namespace: typed answers are written in it
     tls_client: PeerCertificate | None = None  # the client certificate the TLS handshake verified (mutual TLS)
     signer: str | None = None  # RFC 4514 subject of the verified signing certificate; None when unsigned
+    # What the replay memory learns of a signed request: written in the first unit of work the
+    # request commits (see Processor._unit_of_work), not in a transaction of its own
+    replay: PendingMemories | None = None
 
 
 @dataclass
@@ -105,6 +110,14 @@ class Processor:
     # ------------------------------------------------------------ entry
 
     def process(self, call: InboundCall) -> Outcome:
+        try:
+            return self._process(call)
+        except _Replayed as replayed:  # its transaction rolled back: the WS-Security fault, journaled alone
+            fault = replayed.fault
+            return self.journal_refusal(call.raw, call.peer, soap.to_bytes(fault.fault_envelope()),
+                                        fatal(fault.code, fault.reason), 500)
+
+    def _process(self, call: InboundCall) -> Outcome:
         msg = call.message
         try:
             noun = self._check(call, msg)
@@ -117,6 +130,23 @@ class Processor:
             return self._handle(call, msg, noun)
         except Rejection as rej:  # payload problems found while handling (compressed, OperationSet)
             return self._answer_rejected(call, msg, rej.error)
+
+    @contextmanager
+    def _unit_of_work(self, call: InboundCall):
+        """The store's unit of work for one request, its replay memories written first (the
+        signature's SignedInfo digest, its Nonce): a repeat of an accepted signed message rolls the
+        transaction back and is refused with the WS-Security fault; what the request commits, the
+        memory commits with it, in one transaction instead of one of its own."""
+        pending = call.replay
+        with self.store.unit_of_work() as uow:
+            if pending is not None and not pending.remembered:
+                try:
+                    pending.write(uow)
+                except SecurityFault as fault:
+                    raise _Replayed(fault) from None
+            yield uow
+        if pending is not None:
+            pending.remembered = True
 
     # ------------------------------------------------------------ checks
 
@@ -169,7 +199,7 @@ class Processor:
         documents = self._documents(msg, noun)
         header = msg.header
         try:
-            with self.store.unit_of_work() as uow:
+            with self._unit_of_work(call) as uow:
                 _claim(uow, header)
                 result = self._run_handler(uow, call, msg, noun, documents)
                 _refuse_to_keep_try_again(result)
@@ -244,7 +274,7 @@ class Processor:
         sign = noun is not None and noun.interface in self.patterns.signed_interfaces
         if patterns.is_async(msg):  # the backend answers the caller's ReplyAddress itself
             try:
-                with self.store.unit_of_work() as uow:
+                with self._unit_of_work(call) as uow:
                     _claim(uow, header)
                     router.queue(uow, route, msg, self.source, sign)
                     in_id = uow.journal("in", call.raw, header=header, kind=msg.kind, peer=call.peer,
@@ -254,7 +284,7 @@ class Processor:
                 return Outcome(200, body, out_id)
             except _AlreadyClaimed:
                 return self._answer_already_claimed(call, msg)
-        with self.store.unit_of_work() as uow:
+        with self._unit_of_work(call) as uow:
             leg = router.queue(uow, route, msg, self.source, sign)
             uow.journal("in", call.raw, header=header, kind=msg.kind, peer=call.peer, outcome="routed",
                         reason=f"forwarded to {route.endpoint} (outbox {leg.id})")
@@ -315,7 +345,7 @@ class Processor:
         """The caller's answer re-addressed from the backend's; the conversation's other legs close."""
         header = msg.header
         try:
-            with self.store.unit_of_work() as uow:
+            with self._unit_of_work(call) as uow:
                 _claim(uow, header)
                 back_id = uow.journal("in", answered.raw, header=answered.header, kind="ResponseMessage",
                                       peer=route.endpoint,
@@ -340,7 +370,7 @@ class Processor:
         response = reply_to(msg.header, Reply(result=codes.FAILED, errors=[error]), source=self.source)
         body, _ = self._answer_bytes(call, response)
         return self._journal_pair(call.raw, call.peer, msg.header, msg.kind, body, response.header,
-                                  "ResponseMessage", outcome, error, 200)
+                                  "ResponseMessage", outcome, error, 200, call)
 
     def refuse_unparsed(self, raw: bytes, peer: str | None, service: Service, exc: MessageError) -> Outcome:
         """No usable message: answer a SOAP Fault carrying a 61968 FaultMessage, as the standard says."""
@@ -350,14 +380,14 @@ class Processor:
 
     def _answer_duplicate(self, call: InboundCall, msg, previous: bytes) -> Outcome:
         if not previous:  # a one-way message: no answer the first time, none now
-            with self.store.unit_of_work() as uow:
+            with self._unit_of_work(call) as uow:
                 in_id = uow.journal("in", call.raw, header=msg.header, kind=msg.kind, peer=call.peer,
                                     outcome="duplicate", reason="MessageID already processed (one-way)")
             return Outcome(202, b"", in_id)
         if call.sign is not None:  # same answer, fresh Timestamp and signature
             previous = soap.to_bytes(call.sign(parse_bytes(previous, "stored reply")))
         earlier = _stored_answer(previous)  # our own bytes: for the journal's columns only
-        with self.store.unit_of_work() as uow:
+        with self._unit_of_work(call) as uow:
             in_id = uow.journal("in", call.raw, header=msg.header, kind=msg.kind, peer=call.peer,
                                 outcome="duplicate", reason="MessageID already processed; earlier reply repeated")
             out_id = uow.journal("out", previous, header=earlier.header if earlier else None, kind="ResponseMessage",
@@ -369,8 +399,9 @@ class Processor:
         """Record a request refused before it could be read as a 61968 message, and its answer."""
         return self._journal_pair(raw, peer, None, "unparsed", body, None, "SOAPFault", "rejected", error, status)
 
-    def _journal_pair(self, raw, peer, header, kind, body, out_header, out_kind, outcome, error, status) -> Outcome:
-        with self.store.unit_of_work() as uow:
+    def _journal_pair(self, raw, peer, header, kind, body, out_header, out_kind, outcome, error, status,
+                      call: InboundCall | None = None) -> Outcome:
+        with (self._unit_of_work(call) if call is not None else self.store.unit_of_work()) as uow:
             in_id = uow.journal("in", raw, header=header, kind=kind, peer=peer, outcome=outcome,
                                 reply_code=error.code, reason=error.reason)
             out_id = uow.journal("out", body, header=out_header, kind=out_kind, peer=peer, outcome="replied",
@@ -432,6 +463,14 @@ def _stored_answer(stored: bytes) -> ResponseMessage | None:
 
 class _AlreadyClaimed(Exception):
     pass
+
+
+class _Replayed(Exception):
+    """A signed request the replay memory had seen: refused with `fault` (InvalidSecurity)."""
+
+    def __init__(self, fault: SecurityFault):
+        super().__init__(fault.reason)
+        self.fault = fault
 
 
 def _claim(uow, header: Header) -> None:

@@ -49,7 +49,8 @@ def read_message(raw: bytes, unwrapped: soap.Unwrapped, service: Service, operat
     return None, InboundCall(raw, unwrapped.envelope, msg, service, operation, peer,
                              sign=guard.signer_for(service, verdict, msg), tls_client=tls_client,
                              carrier_ns=etree.QName(unwrapped.operation).namespace,
-                             signer=verdict.signer if verdict.signed else None)
+                             signer=verdict.signer if verdict.signed else None,
+                             replay=verdict.replay if verdict.signed else None)
 
 
 def refuse_unread(processor: Processor, raw: bytes, peer: str | None, error: Error, status: int = 500) -> Outcome:
