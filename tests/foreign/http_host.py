@@ -16,6 +16,9 @@ class SoapHost:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The head and the body are two writes: with Nagle's algorithm on a kept-alive connection
+            # the body waits for the client's delayed ACK of the head (about 40 ms a request on loopback).
+            disable_nagle_algorithm = True
 
             def do_GET(self):  # noqa: N802
                 found = host.documents.get(self.path)
