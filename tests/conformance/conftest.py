@@ -11,6 +11,7 @@ from soapbus.profiles import services
 from soapbus.security import SigningKey, pki
 
 from ..helpers import start_server
+from .mutants import Proxy
 
 
 def free_port() -> int:
@@ -47,6 +48,14 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def mutant_proxy(server):
+    """A proxy in front of `server`, made a mutant per test with `mutant_proxy.acting(...)`."""
+    proxy = Proxy(server.url)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture(scope="session")
 def test_pki(tmp_path_factory):
     return pki.init(tmp_path_factory.mktemp("conformance-pki"))
 
@@ -58,6 +67,14 @@ def signed_server(tmp_path_factory, test_pki):
         "--trust-ca", str(test_pki.ca.cert)])
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="session")
+def signed_mutant_proxy(signed_server):
+    """A proxy in front of `signed_server`, made a mutant per test with `signed_mutant_proxy.acting(...)`."""
+    proxy = Proxy(signed_server.url)
+    yield proxy
+    proxy.close()
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,9 @@ upstream's address replaced by the proxy's, so the harness discovers the mutant,
 """
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
@@ -19,11 +21,22 @@ from soapbus.security import sign_envelope
 MSG = namespaces.MSG
 
 
+def passed_on(body: bytes) -> bytes:
+    return body
+
+
+def answered_as_is(body: bytes, status: int, answer: bytes) -> tuple[int, bytes]:
+    return status, answer
+
+
 class Proxy:
+    """One proxy can stand for one mutant after another (`acting`): its URLs, and so the harness's
+    parsed WSDLs of them, stay the same, where a proxy of its own per mutant had every WSDL read anew."""
+
     def __init__(self, upstream: str, on_request=None, on_response=None):
         self.upstream = upstream.rstrip("/")
-        self.on_request = on_request or (lambda body: body)
-        self.on_response = on_response or (lambda body, status, answer: (status, answer))
+        self.on_request = on_request or passed_on
+        self.on_response = on_response or answered_as_is
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,6 +68,15 @@ class Proxy:
         self.httpd.daemon_threads = True
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+
+    @contextlib.contextmanager
+    def acting(self, on_request=None, on_response=None) -> Iterator["Proxy"]:
+        """This proxy as the mutant given, for the block; a plain pass-through again after it."""
+        self.on_request, self.on_response = on_request or passed_on, on_response or answered_as_is
+        try:
+            yield self
+        finally:
+            self.on_request, self.on_response = passed_on, answered_as_is
 
     def close(self):
         self.httpd.shutdown()

@@ -69,15 +69,12 @@ def test_run_with_a_bad_certificate_file(server, tmp_path):
     assert out.exit_code == 2 and "cannot load the client key and certificate" in out.output
 
 
-def test_run_fails_with_exit_1_against_a_broken_endpoint(server, tmp_path):
+def test_run_fails_with_exit_1_against_a_broken_endpoint(mutant_proxy, tmp_path):
     from . import mutants
 
-    proxy = mutants.Proxy(server.url, on_response=mutants.no_correlation_echo)
-    try:
+    with mutant_proxy.acting(on_response=mutants.no_correlation_echo) as proxy:
         out = invoke("conformance", "run", "--target", f"{proxy.url}/soap/ExecuteMeterReadings", "--target",
                      f"{proxy.url}/soap/GetMeterReadings", "--suite", "envelope", "--report", str(tmp_path / "r"))
-    finally:
-        proxy.close()
     assert out.exit_code == 1 and "FAIL" in out.output
     html = (tmp_path / "r" / "report.html").read_text()
     assert "What the vendor must fix" in html and "A reply&#39;s CorrelationID is the request&#39;s" in html  # escaped

@@ -16,16 +16,13 @@ def test_one_item_per_check_against_soapbus(pytester, server, tmp_path):
     assert (tmp_path / "r" / "report.html").exists()
 
 
-def test_a_broken_endpoint_fails_its_items_with_the_rule(pytester, server):
+def test_a_broken_endpoint_fails_its_items_with_the_rule(pytester, mutant_proxy):
     from . import mutants
 
-    proxy = mutants.Proxy(server.url, on_response=mutants.no_correlation_echo)
-    try:
+    with mutant_proxy.acting(on_response=mutants.no_correlation_echo) as proxy:
         result = pytester.runpytest("-p", PLUGIN, "--soapbus-target", f"{proxy.url}/soap/ExecuteMeterReadings",
                                     "--soapbus-target", f"{proxy.url}/soap/GetMeterReadings",
                                     "--soapbus-suite", "envelope")
-    finally:
-        proxy.close()
     result.assert_outcomes(passed=9, failed=2)
     result.stdout.fnmatch_lines(["*envelope.correlation-echo FAIL: A reply's CorrelationID is the request's*"])
 

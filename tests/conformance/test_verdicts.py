@@ -18,12 +18,9 @@ def verdicts(result) -> dict[str, str]:
     return {c.id: c.verdict for c in result.checks}
 
 
-def test_a_target_refusing_every_request_shows_one_root_failure_and_the_rest_blocked(server):
-    proxy = mutants.Proxy(server.url, on_response=mutants.refusing_every_request)
-    try:
-        result = run(service_urls(proxy.url), ["envelope", "verbs", "robustness"])
-    finally:
-        proxy.close()
+def test_a_target_refusing_every_request_shows_one_root_failure_and_the_rest_blocked(mutant_proxy):
+    with mutant_proxy.acting(on_response=mutants.refusing_every_request):
+        result = run(service_urls(mutant_proxy.url), ["envelope", "verbs", "robustness"])
     failed = [c for c in result.checks if c.verdict == FAIL]
     assert [c.id for c in failed] == ["prerequisite.accepted"], verdicts(result)
     assert "FAILED 1.8" in failed[0].reason
@@ -45,13 +42,10 @@ def test_a_target_that_creates_but_cannot_get_gets_the_envelope_checks(server):
     assert result.exit_code == 0
 
 
-def test_a_target_answering_asynchronous_requests_synchronously_makes_the_async_checks_not_applicable(server):
+def test_a_target_answering_asynchronous_requests_synchronously_makes_the_async_checks_not_applicable(mutant_proxy):
     port = free_port()
-    proxy = mutants.Proxy(server.url, on_request=mutants.synchronous_only)
-    try:
-        result = run(service_urls(proxy.url), ["async-events"], callback_host=f"127.0.0.1:{port}")
-    finally:
-        proxy.close()
+    with mutant_proxy.acting(on_request=mutants.synchronous_only):
+        result = run(service_urls(mutant_proxy.url), ["async-events"], callback_host=f"127.0.0.1:{port}")
     found = verdicts(result)
     async_checks = {cid: v for cid, v in found.items() if cid.startswith("async.")}
     assert set(async_checks.values()) == {NOT_APPLICABLE}, {c.id: c.reason for c in result.checks}
@@ -106,18 +100,12 @@ def test_min_checks_asks_for_more_than_was_judged(server, tmp_path):
     assert too_few.exit_code == 3 and "fewer than the 40 asked for" in too_few.output
 
 
-def test_findings_that_say_the_same_are_reported_once(server):
-    proxy = mutants.Proxy(server.url, on_response=mutants.no_correlation_echo)
-    try:
-        result = run(service_urls(proxy.url), ["verbs"])
-    finally:
-        proxy.close()
+def test_findings_that_say_the_same_are_reported_once(mutant_proxy):
+    with mutant_proxy.acting(on_response=mutants.no_correlation_echo):
+        result = run(service_urls(mutant_proxy.url), ["verbs"])
     assert result.failing_ids() == set()  # verbs does not judge correlation: the control
-    proxy = mutants.Proxy(server.url, on_response=mutants.invalid_envelope)
-    try:
-        result = run(service_urls(proxy.url), ["envelope"])
-    finally:
-        proxy.close()
+    with mutant_proxy.acting(on_response=mutants.invalid_envelope):
+        result = run(service_urls(mutant_proxy.url), ["envelope"])
     check = result.check("envelope.reply-schema")
     failures = [o for o in check.outcomes if o.verdict == FAIL]
     assert len(failures) == 4 and len(check.findings()) == 1  # four replies, one finding
