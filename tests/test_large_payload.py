@@ -22,7 +22,7 @@ from soapbus import message as m
 from soapbus.message import soap
 
 from .conftest import skip_or_fail
-from .helpers import generic_envelope, header, start_server
+from .helpers import generic_envelope, header, server_on, start_server
 
 MR = "http://iec.ch/TC57/2011/MeterReadings#"
 GET_MR = "http://iec.ch/TC57/2011/GetMeterReadings#"
@@ -92,11 +92,11 @@ def values_of(doc: etree._Element) -> set[tuple[str, str, str, str]]:
     return found
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    proc = start_server(tmp_path_factory.mktemp("stream"), extra_args=["--stream-from", "1024"])
-    yield proc
-    proc.stop()
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request, tmp_path_factory):
+    with server_on(request.param, tmp_path_factory.mktemp(f"stream-{request.param}"), "stream",
+                   extra_args=["--stream-from", "1024"]) as proc:
+        yield proc
 
 
 def new_meters(count: int) -> list[str]:

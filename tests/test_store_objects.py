@@ -247,6 +247,10 @@ def test_object_iter_reads_in_batches_in_key_order_each_object_once(store):
                                                                      ("alias-3", None)], batch=4)]
         wrong_type = list(uow.object_iter(NOUN, [("meter-1", "series.ReadingType")], batch=5))
         nothing_named = list(uow.object_iter(NOUN, [], batch=5))
+        # the streamed reads leave the transaction as it was: writes and savepoints go on in it
+        with uow.savepoint():
+            uow.object_insert(NOUN, "after-the-reads", ITEM, reading("after-the-reads"))
+    assert get(store, "after-the-reads") is not None
     assert everything == [f"v-{i:03d}" for i in range(23)]
     assert [obj.key for obj in by_meter] == [f"v-{i:03d}" for i in range(23) if i % 4 in (1, 2)]
     assert ("kWh", "series.ReadingType") in by_meter[0].names and by_meter[0].xml == reading(by_meter[0].key)

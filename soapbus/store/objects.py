@@ -168,8 +168,9 @@ def iter_objects(conn: Connection, noun: str, names: Sequence[ObjectName] | None
     through the result as it is read) and taken `batch` at a time, their names read per batch:
     a caller may go through more objects than it could hold. Read it to the end, or drop it,
     inside the unit of work that made it."""
-    result = conn.execution_options(stream_results=True, max_row_buffer=batch).execute(
-        _iter_query(names), {"noun": noun})
+    # (options of this statement only: Connection.execution_options would set them for the connection)
+    result = conn.execute(_iter_query(names), {"noun": noun},
+                          execution_options={"stream_results": True, "max_row_buffer": batch})
     try:
         for rows in result.partitions(batch):
             found = _names_of(conn, [row.id for row in rows])
