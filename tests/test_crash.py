@@ -225,17 +225,24 @@ class CrashRun:
             for t in senders:
                 t.join()
 
-    def wait_for_deliveries(self, timeout: float) -> dict[str, int]:
+    def wait_for_deliveries(self, timeout: float, quiet: float = 1.0) -> dict[str, int]:
+        """Until every reply and event arrived and nothing is pending; or, with nothing pending, until
+        the receiver heard nothing for `quiet` s: with no message left to send, what has not arrived
+        by then never will (a delivery recorded before it was sent, and then lost)."""
         ids = {mid for mid, _ in self.bodies}
         store = Store(self.server.database_url)
         try:
             deadline = time.monotonic() + timeout
+            heard, heard_at = -1, time.monotonic()
             counts = store.outbox_counts()
             while time.monotonic() < deadline:
                 with self.receiver.lock:
                     done = ids <= set(self.receiver.replies) and ids <= set(self.receiver.events)
+                    arrivals = sum(len(lives) for lives in self.receiver.lives.values()) + len(self.receiver.refused)
+                if arrivals != heard:
+                    heard, heard_at = arrivals, time.monotonic()
                 counts = store.outbox_counts()
-                if done and counts["pending"] == 0:
+                if counts["pending"] == 0 and (done or time.monotonic() - heard_at >= quiet):
                     break
                 time.sleep(0.1)
             return counts
