@@ -394,14 +394,14 @@ def test_a_queued_request_for_a_routed_noun_is_answered_with_the_backends_answer
     """The bus role through the queue: the Outcome's later answer (the backend's, awaited on the
     reactor) is what goes to reply_to; the backend gets the request once."""
     from .receivers import Receiver
-    from .test_routing import add_route
+    from .test_routing import store_route
 
     queue, exchange = names
     requester = Requester(queue, exchange)
     backend = Receiver()
     bus = start_server(tmp_path, extra_args=node_args(queue, exchange))
     try:
-        add_route(bus, "MeterReadings", f"{backend.url}/soap/Operations", "--verb", "create")  # before any request
+        store_route(bus, "MeterReadings", f"{backend.url}/soap/Operations", verb="create")  # before any request
         requester.wait_consumers(1)
         (message_id, body), = creates("routed", 1)
         requester.send(body, correlation_id=message_id, message_id=message_id)
