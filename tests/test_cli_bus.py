@@ -1,12 +1,11 @@
 """`soapbus subscriptions`, `routes` and `outbox` as an operator uses them."""
 from __future__ import annotations
 
-import time
-
 from soapbus import message as m
 from soapbus.store import Store
 
 from .helpers import header, meter_readings, start_server, typed_envelope
+from .receivers import wait_until
 from .test_cli import soapbus
 
 
@@ -46,9 +45,12 @@ def test_outbox_dead_letters_show_replay_purge(tmp_path):
                                None, m.Payload(documents=[meter_readings(m.new_message_id())]))
         server.post("ExecuteMeterReadings", typed_envelope("CreateMeterReadings", "MeterReadings", req))
         data = ["--data", str(tmp_path)]
-        deadline = time.monotonic() + 20
-        while "dead=1" not in soapbus("outbox", "status", *data).stdout and time.monotonic() < deadline:
-            time.sleep(0.2)
+        store = Store(server.database_url)
+        try:  # waited for in the store: a `soapbus` process per look took a second or two
+            wait_until(lambda: store.outbox_counts()["dead"] == 1, 20, "the reply's dead letter")
+        finally:
+            store.close()
+        assert "dead=1" in soapbus("outbox", "status", *data).stdout
         dead = soapbus("outbox", "dead", *data)
         assert "http://127.0.0.1:9/nobody" in dead.stdout and "cannot reach" in dead.stdout
         item_id = dead.stdout.splitlines()[1].split("\t")[0]
