@@ -18,7 +18,7 @@ from soapbus.client import Client
 from soapbus.message import namespaces
 from soapbus.security import SigningKey, TrustStore, pki
 
-from .serve_process import launch
+from .serve_process import launch, log_after
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "docs" / "examples" / "dms"
 SP_NS = namespaces.profile_ns("SwitchingPlans")
@@ -90,7 +90,8 @@ def unique(prefix: str) -> str:
 
 
 def test_the_server_says_what_the_adapter_registered(server):
-    line = next(line for line in server.output if line.strip().startswith("handlers:"))
+    # printed after "listening on", so read by another thread: waited for
+    line = re.search(r"\n  handlers: (.*)\n", log_after(server, "listening on", r"\n  handlers: .*\n")).group(1)
     assert "6 registered from dms_adapter" in line and "SwitchingPlans create" in line and "middleware: audit" in line
 
 
