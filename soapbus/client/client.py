@@ -264,7 +264,8 @@ class Client:
         if not target.address:
             raise TransportError(f"the WSDL {target.discovered.wsdl} gives {target.discovered.name} no soap:address; "
                                  "say where to send with endpoint=")
-        envelope = soap.envelope(_carrier(msg, target), version=target.soap_version)
+        signed = self.signing_key is not None and target.soap_version == "1.1"
+        envelope = _request_envelope(_carrier(msg, target), target.soap_version, signed)
         headers = soap.http_headers(target.soap_action, target.soap_version)
         options = {"address": target.address}
         envelope, headers = zeep_plugins.apply_egress(target.client, envelope, headers, target.operation, options)
@@ -338,6 +339,21 @@ def _payload(payload, compress: bool) -> m.Payload:
             raise ValueError("a Compressed payload holds one document")
         return m.Payload.compress(elements[0])
     return m.Payload(documents=elements, format="XML")
+
+
+def _request_envelope(carrier: etree._Element, version: str, signed: bool) -> etree._Element:
+    """The request's SOAP envelope, with `carrier` in its Body.
+
+    One to be signed (SOAP 1.1) has its soap:Header, and a Body that declares wsu, from the
+    start: sign_envelope then gives the Body its wsu:Id in place. lxml adds no declaration to
+    an element that exists, so the signer would otherwise rebuild the Body around its content.
+    """
+    if not signed:
+        return soap.envelope(carrier, version=version)
+    envelope = etree.Element(wss_ns.ENVELOPE, nsmap={"soapenv": wss_ns.SOAP11_ENV})
+    etree.SubElement(envelope, wss_ns.SOAP_HEADER)
+    etree.SubElement(envelope, wss_ns.SOAP_BODY, nsmap={"wsu": wss_ns.WSU}).append(carrier)
+    return envelope
 
 
 def _carrier(msg, target: Target) -> etree._Element:

@@ -187,8 +187,15 @@ def signature_holds(public_key, method: str, data: bytes, value: bytes) -> bool:
 
 def base64_lines(data: bytes) -> str:
     """Base64 in lines of 64 characters, as xmlsec writes SignatureValue and X509Certificate."""
-    text = base64.b64encode(data).decode("ascii")
-    return "\n".join(text[i:i + _LINE] for i in range(0, len(text), _LINE))
+    text = binascii.b2a_base64(data, newline=False).decode("ascii")
+    if len(text) <= _LINE:
+        return text
+    return "\n".join([text[i:i + _LINE] for i in range(0, len(text), _LINE)])
+
+
+def digest_text(method: str, data: bytes) -> str:
+    """The DigestValue text of `data`: its digest in base64."""
+    return binascii.b2a_base64(digest(method, data), newline=False).decode("ascii")
 
 
 def _decoded(text: str, what: str) -> bytes:
@@ -203,7 +210,7 @@ def _decoded(text: str, what: str) -> bytes:
 
 def fill_digest(reference: etree._Element, method: str, data: bytes) -> None:
     """Write the DigestValue of `data` into a template's ds:Reference."""
-    next(reference.iterchildren(_DIGEST_VALUE)).text = base64.b64encode(digest(method, data)).decode("ascii")
+    next(reference.iterchildren(_DIGEST_VALUE)).text = digest_text(method, data)
 
 
 def fill_signature_value(signature: etree._Element, method: str, private_key, c14n: str,

@@ -48,11 +48,46 @@ def build(created: datetime, ttl: float, parent: etree._Element | None = None) -
     return stamp
 
 
-def fill(stamp: etree._Element, created: datetime, ttl: float) -> None:
-    """Give a Timestamp made by `build` (or a copy of one) a fresh Id, Created and Expires."""
-    stamp.set(ns.WSU_ID, ids.new_id("TS"))
-    stamp[0].text = format_utc(created)
-    stamp[1].text = format_utc(created + timedelta(seconds=ttl))
+class Filled(NamedTuple):
+    """What `fill` wrote into a Timestamp."""
+    id: str
+    created: str
+    expires: str
+
+
+def fill(stamp: etree._Element, created: datetime, ttl: float) -> Filled:
+    """Give a Timestamp made by `build` (or a copy of one) a fresh Id, Created and Expires; return them."""
+    start = _microseconds(created)
+    filled = Filled(ids.new_id("TS"), _utc_text(start), _utc_text(start + timedelta(seconds=ttl) // _MICROSECOND))
+    stamp.set(ns.WSU_ID, filled.id)
+    stamp[0].text = filled.created
+    stamp[1].text = filled.expires
+    return filled
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+_SECONDS: dict[int, str] = {}  # whole seconds since the epoch -> "YYYY-MM-DDTHH:MM:SS", for the last few
+
+
+def _microseconds(moment: datetime) -> int:
+    """Microseconds since the epoch (a naive `moment` read as local time, as astimezone reads it)."""
+    return (moment.astimezone(timezone.utc) - _EPOCH) // _MICROSECOND
+
+
+def _utc_text(microseconds: int) -> str:
+    """format_utc of the moment `microseconds` after the epoch, with isoformat's work done once a second.
+
+    Signing asks for the time of every message; isoformat (through a printf) costs more than
+    all the rest of a Timestamp, and the date and time of day change only once a second.
+    """
+    seconds, fraction = divmod(microseconds, 1_000_000)
+    whole = _SECONDS.get(seconds)
+    if whole is None:
+        if len(_SECONDS) > 16:
+            _SECONDS.clear()
+        whole = _SECONDS[seconds] = (_EPOCH + timedelta(seconds=seconds)).isoformat()[:19]
+    return f"{whole}.{fraction // 1000:03d}Z"
 
 
 def read(stamp: etree._Element) -> Stamp:

@@ -84,6 +84,10 @@ RAW = {
     "empty-and-deep": lambda: _raw("<a>" + "<b>" * 40 + "<e/>" + "</b>" * 40 + "</a>"),
     "whitespace-between-elements": lambda: _raw('\n  <a xmlns="urn:a">\n    <b> x </b>\n  </a>\n',
                                                 header="\n  <soapenv:Header/>\n  "),
+    # The signer's own namespaces already declared, under other prefixes: the Security header takes those
+    "security-namespaces-on-envelope": lambda: _raw('<a xmlns="urn:a" xmlns:v="urn:v"><t>v:Value</t></a>',
+                                                    f'xmlns:u="{WSU}" xmlns:dsig="{ns.DS}" '
+                                                    f'xmlns:c14n="{ns.EXC_C14N_NS}"'),
 }
 BUILT = {
     "61968-request": lambda: soap.envelope(message()),
