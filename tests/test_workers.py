@@ -48,6 +48,7 @@ def _create_readings(mrid: str, message_id: str) -> bytes:
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_concurrent_copies_of_a_message_reaching_both_workers_act_once(tmp_path, database):
     with server_on(database, tmp_path, "workers_dup", ["--workers", "2"]) as server:
+        _both_serving(server)
         for attempt in range(3):  # connections are spread by the kernel; both workers must take copies
             mrid, message_id = f"MR-{uuid.uuid4()}", str(uuid.uuid4())
             body = _create_readings(mrid, message_id)
@@ -94,6 +95,7 @@ def test_a_signed_request_replayed_to_the_other_worker_is_refused(tmp_path, data
     args = ["--workers", "2", "--server-key", str(made.server.key), "--server-cert", str(made.server.cert),
             "--trust-ca", str(made.ca.cert)]
     with server_on(database, tmp_path / "data", "workers_replay", args) as server:
+        _both_serving(server)
         unsigned, signed = _signed_controls(key)
         first = _post(server.url, "ExecuteControls", signed)
         assert first.status_code == 200 and response_message(first).reply.result == "OK", first.text[:500]
@@ -118,6 +120,12 @@ def _worker_pids(server, restarted: bool = False) -> dict[str, int]:
     word = "restarted" if restarted else "serving"
     return {index: int(pid) for index, pid in
             re.findall(rf"worker (\d) of 2 {word} \(pid (\d+)\)", server.log_text())}
+
+
+def _both_serving(server) -> None:
+    """Both workers have said they serve: the server's first line comes before the second worker is up,
+    and until then every connection reaches the first (on a loaded machine, three rounds of them)."""
+    assert _wait_for(lambda: len(_worker_pids(server)) == 2), server.log_text()[-2000:]
 
 
 def _wait_for(condition, seconds: float = 30.0):
