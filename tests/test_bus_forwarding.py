@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from soapbus import message as m
 from soapbus.store import Store
 from soapbus.store.schema import outbox
@@ -35,6 +37,7 @@ def legs(store: Store) -> list:
         return conn.execute(outbox.select().where(outbox.c.kind == "request")).all()
 
 
+@pytest.mark.alone  # bounds on the local request's and the open circuit's answer times
 def test_a_hanging_backend_holds_no_thread_and_each_caller_message_has_one_leg(tmp_path):
     answering = []
     backend = Receiver(lambda path: Answer() if answering else HANG)

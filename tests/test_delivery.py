@@ -9,6 +9,8 @@ import json
 import time
 import urllib.request
 
+import pytest
+
 from soapbus import message as m
 from soapbus.bus import envelopes
 from soapbus.store import Store
@@ -34,6 +36,7 @@ def subscribe(server, endpoint: str) -> None:
     urllib.request.urlopen(req, timeout=10).read()
 
 
+@pytest.mark.alone  # a bound on its time
 def test_a_hanging_receiver_delays_a_healthy_one_by_under_a_second(tmp_path):
     hanging = Receiver(lambda path: HANG)
     healthy = Receiver()
@@ -58,6 +61,7 @@ def test_a_hanging_receiver_delays_a_healthy_one_by_under_a_second(tmp_path):
         healthy.close()
 
 
+@pytest.mark.alone  # a bound on its time
 def test_one_event_reaches_100_subscribers_within_a_second_each_once(tmp_path):
     subscribers = Receiver(lambda path: Answer(empty=True))  # a healthy subscriber answering 200, no body
     server = start_server(tmp_path)
@@ -102,6 +106,7 @@ def seed_replies(database_url: str, reply_address: str, count: int) -> None:
         store.close()
 
 
+@pytest.mark.alone  # a bound on its time
 def test_deliveries_per_second_to_a_receiver_taking_45_ms(tmp_path):
     receiver = Receiver(lambda path: Answer(delay=0.045))
     count = 300

@@ -167,6 +167,7 @@ def wait(predicate, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.alone  # a lease of 2 s renewed in time while the receiver takes 3 s
 def test_two_nodes_send_each_reply_once_to_a_slow_receiver(tmp_path):
     """Leases shorter than the receiver's answer: renewed while in flight, so the other node keeps off."""
     from .receivers import Answer, Receiver, wait_until

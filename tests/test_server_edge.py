@@ -151,6 +151,7 @@ def _create_and_get(server) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.alone
 def test_slow_clients_are_cut_at_the_deadline_and_cannot_keep_others_out(guarded):
     attack = Slowloris(guarded, MAX_CONNECTIONS)
     try:
@@ -180,6 +181,7 @@ def test_slow_clients_are_cut_at_the_deadline_and_cannot_keep_others_out(guarded
     assert not _lines(guarded, "Traceback")
 
 
+@pytest.mark.alone
 def test_slow_clients_reconnecting_as_fast_as_they_are_cut_cannot_keep_others_out(guarded):
     attack = Slowloris(guarded, MAX_CONNECTIONS, reconnect=True)
     dribbler = threading.Thread(target=attack.run, args=(30,), daemon=True)
@@ -206,6 +208,7 @@ def busy(tmp_path_factory):
     proc.stop()
 
 
+@pytest.mark.alone
 def test_past_the_limit_a_connection_is_refused_at_once_when_every_one_is_being_answered(busy):
     answers: list[requests.Response] = []
     senders = [threading.Thread(target=lambda mrid=mrid: answers.append(
@@ -225,6 +228,7 @@ def test_past_the_limit_a_connection_is_refused_at_once_when_every_one_is_being_
     assert len(_lines(busy, "connection limit reached")) == 1
 
 
+@pytest.mark.alone
 def test_an_idle_connection_is_closed(guarded):
     silent = socket.create_connection(_address(guarded), timeout=5)
     closed = _closed_within(silent, IDLE + 3)
@@ -245,6 +249,7 @@ def test_an_idle_connection_is_closed(guarded):
     assert after >= IDLE - 0.2
 
 
+@pytest.mark.alone
 def test_a_request_sent_in_time_at_a_slow_pace_is_served(guarded):
     """The deadline is for the whole request, so a slow but steady sender within it is answered."""
     req, body = _create(m.new_message_id())

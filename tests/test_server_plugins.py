@@ -40,6 +40,7 @@ def _create_body(mrid: str) -> bytes:
     return typed_envelope("CreateEndDeviceControls", "EndDeviceControls", req)
 
 
+@pytest.mark.alone  # a bound on the pages' answer times
 def test_registered_handler_runs_and_reactor_stays_responsive(server):
     mrid = m.new_message_id()
     answers = {}
