@@ -133,6 +133,9 @@ class Metrics:
             return timed_sign
 
         guard.signer_for = timed_signer_for
+        # A signed request's memories are written in its own transaction (Processor.replay_refused
+        # says when one was seen before); a memory the verifier writes itself (62325 Nonces) is counted here.
+        processor.replay_refused = self.replay_refusals.inc
         if guard.verifier is not None and guard.verifier.replay is not None:
             guard.verifier.replay = CountingReplayMemory(guard.verifier.replay, self.replay_refusals)
 

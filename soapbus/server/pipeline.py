@@ -95,6 +95,7 @@ class Processor:
                  stream_from: int = STREAM_FROM_BYTES):
         self.store = store
         self.stream_from = stream_from  # inflated bytes from which a Compressed payload is read as a stream
+        self.replay_refused: Callable[[], None] | None = None  # told of each request refused as a replay
         self.parse_limits = parse_limits  # what an inflated Compressed payload may cost to parse
         self.max_inflated = max_inflated
         self.registry = registry
@@ -113,6 +114,8 @@ class Processor:
         try:
             return self._process(call)
         except _Replayed as replayed:  # its transaction rolled back: the WS-Security fault, journaled alone
+            if self.replay_refused is not None:
+                self.replay_refused()
             fault = replayed.fault
             return self.journal_refusal(call.raw, call.peer, soap.to_bytes(fault.fault_envelope()),
                                         fatal(fault.code, fault.reason), 500)
