@@ -11,12 +11,13 @@ from .faults import (CODES, FAILED_AUTHENTICATION, FAILED_CHECK, INVALID_SECURIT
 from .keys import SigningKey
 from .policy import Policy
 from .replay import PendingMemories, ReplayMemory
-from .sign import sign_envelope
+from .sign import sign_envelope, signed_bytes
 from .trust import TrustStore
 from .verify import Verified, Verifier
 
 __all__ = [
     "ns", "pki", "Allowed", "check_source_binding", "Verified62325", "sign_62325", "verify_62325", "CODES",
     "FAILED_AUTHENTICATION", "FAILED_CHECK", "INVALID_SECURITY", "INVALID_SECURITY_TOKEN", "MESSAGE_EXPIRED",
-    "SecurityFault", "SigningKey", "Policy", "ReplayMemory", "PendingMemories", "sign_envelope", "TrustStore", "Verified", "Verifier",
+    "SecurityFault", "SigningKey", "Policy", "ReplayMemory", "PendingMemories", "sign_envelope", "signed_bytes",
+    "TrustStore", "Verified", "Verifier",
 ]

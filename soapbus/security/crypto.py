@@ -188,9 +188,13 @@ def signature_holds(public_key, method: str, data: bytes, value: bytes) -> bool:
 def base64_lines(data: bytes) -> str:
     """Base64 in lines of 64 characters, as xmlsec writes SignatureValue and X509Certificate."""
     text = binascii.b2a_base64(data, newline=False).decode("ascii")
-    if len(text) <= _LINE:
-        return text
-    return "\n".join([text[i:i + _LINE] for i in range(0, len(text), _LINE)])
+    return "\n".join(map(text.__getitem__, _lines(len(text))))
+
+
+@lru_cache(maxsize=16)
+def _lines(length: int) -> tuple[slice, ...]:
+    """The slices cutting a text of `length` characters in lines of _LINE (a signature's length repeats)."""
+    return tuple(slice(i, i + _LINE) for i in range(0, length, _LINE))
 
 
 def digest_text(method: str, data: bytes) -> str:

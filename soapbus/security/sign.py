@@ -1,24 +1,25 @@
-"""sign_envelope: WS-Security 1.1 X.509 signing of a SOAP 1.1 envelope.
+"""sign_envelope: WS-Security 1.1 X.509 signing of a SOAP 1.1 envelope; signed_bytes: the same, serialised.
 
 Digests and the signature value are computed by soapbus.security.crypto (libxml2's exclusive
 C14N through lxml, hashlib, cryptography), in the order an XML-DSig engine fills a template:
 each reference's digest in turn, written into the template before the next one is computed,
 then ds:SignedInfo canonicalised where it stands and signed. The tests require the same bytes
-python-xmlsec writes for the same template and key. The wsse:Security header itself is a copy
-of a per-thread shape (see `_security_shape`), with only what differs per message set on it.
+python-xmlsec writes for the same template and key. The wsse:Security header itself comes from
+a per-thread shape (soapbus.security.shape), copied with only what differs per message set on
+it, or, for signed_bytes, joined from pieces of its serialisation.
 """
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import NamedTuple
 
 from lxml import etree
 
-from . import algorithms, crypto, ids, ns, template, timestamp, tokens
+from soapbus.message import soap
+
+from . import algorithms, crypto, ids, ns, shape, timestamp, tokens
 from .keys import SigningKey
 from .parts import message_header, targets_us
 
@@ -34,57 +35,210 @@ def sign_envelope(envelope: etree._Element, key: SigningKey, *, sign_parts: Iter
     sign_parts names what the signature references: "Body" (the soap:Body), "Timestamp", and
     "Header" (the 61968 Header of the carried message, already covered when the Body is).
     """
+    plan = _plan(_prepare(envelope, key, tuple(sign_parts), list(extra_parts), key_reference, algorithm, actor))
+    _sign_tree(plan, now or datetime.now(timezone.utc), ttl)
+    return envelope
+
+
+def signed_bytes(envelope: etree._Element, key: SigningKey, *, sign_parts: Iterable[str] = ("Body", "Timestamp"),
+                 extra_parts: Iterable[etree._Element] = (), ttl: float = 300, key_reference: str = "bst",
+                 algorithm: str | None = None, actor: str | None = None, now: datetime | None = None) -> bytes:
+    """soap.to_bytes(sign_envelope(envelope, key, ...)), byte for byte, made for sending.
+
+    The envelope is serialised first, with a mark where the wsse:Security header goes. Where
+    the pieces of the shape hold (`_Plan.spliced`), the header goes there as its serialisation
+    joined with this message's texts and is never made a tree: copying it, setting its texts
+    and serialising it cost more than all else in signing but the RSA operation. And the
+    serialisation tells the Body's namespace declarations (`_declared_in_body`), which would
+    otherwise take a walk making a Python object of every element. `envelope` is changed on
+    the way (the signed parts get their wsu:Id) but then holds no Security header: send the bytes.
+    """
+    prepared = _prepare(envelope, key, tuple(sign_parts), list(extra_parts), key_reference, algorithm, actor)
+    before, after = _serialised_around_header(prepared)
+    plan = _plan(prepared, _declared_in_body(prepared, after))
+    created = now or datetime.now(timezone.utc)
+    if not plan.spliced:
+        _sign_tree(plan, created, ttl)
+        return soap.to_bytes(envelope)
+    return b"".join((before, _sign_spliced(plan, created, ttl), after))
+
+
+class _Prepared(NamedTuple):
+    """An envelope made ready for a signature: its parts found, given wsu:Ids, checked."""
+    envelope: etree._Element
+    soap_header: etree._Element
+    body: etree._Element
+    key: SigningKey
+    method: str  # the SignatureMethod URI
+    key_reference: str
+    actor: str | None
+    parts: list[etree._Element]  # what the references name besides the Timestamp, in order
+    part_ids: list[str]  # their wsu:Ids
+    stamp_at: int | None  # where the Timestamp's reference goes among theirs, or None
+
+
+class _Plan(NamedTuple):
+    """One signature as decided before anything per message is filled in."""
+    prepared: _Prepared
+    scanned: list[Inclusive]  # the parts' InclusiveNamespaces (and C14N, where made)
+    shape: shape.Shape
+    # The shape's C14N pieces give the Timestamp's and ds:SignedInfo's octets: the header keeps
+    # its prefixes where it lands and no part's Id needs escaping.
+    cut: bool
+    # The header can go into the bytes as the pieces of its serialisation: `cut`, one plain
+    # prefix for SOAP in scope (mustUnderstand takes it), and no part holds the header.
+    spliced: bool
+
+
+def _prepare(envelope: etree._Element, key: SigningKey, wanted: tuple[str, ...], extra: list[etree._Element],
+             key_reference: str, algorithm: str | None, actor: str | None) -> _Prepared:
     method = _method(algorithm, key)
-    wanted = tuple(sign_parts)
     if set(wanted) - set(PARTS):
         raise ValueError(f"sign_parts may name only {PARTS}, not {sorted(set(wanted) - set(PARTS))}")
     if key_reference not in tokens.KEY_REFERENCES:
         raise ValueError(f"key_reference must be one of {tokens.KEY_REFERENCES}, not {key_reference!r}")
     body, soap_header = _envelope_parts(envelope)
     _refuse_second_security(soap_header, actor)
-    parts = _targets(envelope, body, wanted, list(extra_parts))
+    parts, part_ids = _targets(envelope, body, wanted, extra)
     if not parts and "Timestamp" not in wanted:
         raise ValueError("nothing to sign: sign_parts and extra_parts are both empty")
     # Where the Timestamp goes among the references: after the Body, else first.
     stamp_at = (1 if "Body" in wanted else 0) if "Timestamp" in wanted else None
+    body = parts[0] if "Body" in wanted else body  # the Body may have been rebuilt to declare wsu
+    return _Prepared(envelope, soap_header, body, key, method, key_reference, actor, parts, part_ids, stamp_at)
+
+
+def _plan(prepared: _Prepared, body_declared: _Declared | None = None) -> _Plan:
+    """The parts' InclusiveNamespaces, the shape, and which of its pieces hold; `body_declared`, if known."""
     # The Timestamp is built by us and declares only the wsu prefix it uses.
-    scanned = [inclusive_namespaces(t) for t in parts]
-    prefixes = tuple(s.prefixes for s in scanned)
-    shape = _security_shape(key, key_reference, method, stamp_at, prefixes)
-    # The octets cut from the shape hold as long as its prefixes do (see `_Shape`).
-    cut = not _SHAPE_NAMESPACES.intersection(soap_header.nsmap.values())
-    security = shape.security.__deepcopy__(None)  # copy.deepcopy without its Python-level dispatch
-    soap_header.append(security)
-    if actor:
-        security.set(ns.ACTOR, actor)
+    scanned = [inclusive_namespaces(t, body_declared if t is prepared.body else None) for t in prepared.parts]
+    soap_header = prepared.soap_header
+    in_scope = soap_header.nsmap
+    soap_prefixes = [p for p, uri in in_scope.items() if uri == ns.SOAP11_ENV]
+    plain_prefix = soap_prefixes[0] if len(soap_prefixes) == 1 and soap_prefixes[0] else None
+    found = shape.shape(shape.Key(prepared.key, prepared.key_reference, prepared.method, prepared.stamp_at,
+                                  tuple(s.prefixes for s in scanned), prepared.actor, plain_prefix or "soapenv"))
+    cut = shape.keeps_prefixes(in_scope) and not shape.escaped(prepared.part_ids)
+    holding = any(t is soap_header or t is prepared.envelope for t in prepared.parts)
+    return _Plan(prepared, scanned, found, cut, cut and plain_prefix is not None and not holding)
+
+
+def _sign_tree(plan: _Plan, created: datetime, ttl: float) -> None:
+    """A copy of the shape's header appended to soap:Header, with this message's texts and values."""
+    prepared = plan.prepared
+    security = plan.shape.security.__deepcopy__(None)  # copy.deepcopy without its Python-level dispatch
+    prepared.soap_header.append(security)
     stamp, signature = security[0], security[-1]
-    filled = timestamp.fill(stamp, now or datetime.now(timezone.utc), ttl)
-    # A part's C14N made while scanning it is its digest input, unless the part holds the new
-    # Security header (an extra part: soap:Header or the Envelope), which changed it since.
-    targets, inclusive = list(parts), list(prefixes)
-    octets = [None if t is soap_header or t is envelope else s.octets for t, s in zip(parts, scanned)]
-    if stamp_at is not None:
-        targets.insert(stamp_at, stamp)
-        inclusive.insert(stamp_at, ())
-        octets.insert(stamp_at, _joined(shape.stamp, filled) if cut else None)
+    stamped = timestamp.fill(stamp, created, ttl)
     references = signature[0][2:]  # after CanonicalizationMethod and SignatureMethod
-    uris = ["#" + (filled.id if t is stamp else t.get(ns.WSU_ID)) for t in targets]
+    uris, targets, prefixes, octets = _references(plan, stamped, stamp)
     for reference, uri in zip(references, uris, strict=True):
         reference.set("URI", uri)
-    if key_reference == "bst":
+    if prepared.key_reference == "bst":
         token_id = ids.new_id("X509")
         security[1].set(ns.WSU_ID, token_id)
         signature[2][0][0].set("URI", "#" + token_id)  # KeyInfo/SecurityTokenReference/Reference
-    slots = []
-    for reference, uri, target, names, made in zip(references, uris, targets, inclusive, octets, strict=True):
+    digests = []
+    for reference, target, names, made in zip(references, targets, prefixes, octets, strict=True):
+        # A part holding the header is canonicalised with the digests before it written.
         value = crypto.digest_text(ns.SHA256, made if made is not None else crypto.canonical(target, ns.EXC_C14N,
                                                                                             names))
-        reference[-1].text = value  # DigestValue, written before the next part is canonicalised
-        slots += (uri, value)
-    signed_info = (_joined(shape.signed_info, slots) if cut and not _ESCAPED.search("".join(uris))
-                   else crypto.canonical(signature[0], ns.EXC_C14N))
-    signature[1].text = crypto.base64_lines(crypto.sign_bytes(key.private_key, method, signed_info))
-    return envelope
+        reference[-1].text = value  # its DigestValue
+        digests.append(value)
+    signed_info = (shape.joined(plan.shape.signed_info, shape.Filled(stamped, None, uris, digests, "").in_signed_info())
+                   if plan.cut else crypto.canonical(signature[0], ns.EXC_C14N))
+    signature[1].text = crypto.base64_lines(crypto.sign_bytes(prepared.key.private_key, prepared.method, signed_info))
+
+
+def _sign_spliced(plan: _Plan, created: datetime, ttl: float) -> bytes:
+    """The Security header's serialisation, from the shape's pieces and this message's texts and values."""
+    prepared = plan.prepared
+    stamped = timestamp.texts(created, ttl)
+    token_id = ids.new_id("X509") if prepared.key_reference == "bst" else None
+    uris, targets, prefixes, octets = _references(plan, stamped, None)
+    digests = [crypto.digest_text(ns.SHA256, made if made is not None else crypto.canonical(target, ns.EXC_C14N,
+                                                                                           names))
+               for target, names, made in zip(targets, prefixes, octets, strict=True)]
+    filled = shape.Filled(stamped, token_id, uris, digests, "")
+    signed_info = shape.joined(plan.shape.signed_info, filled.in_signed_info())
+    value = crypto.base64_lines(crypto.sign_bytes(prepared.key.private_key, prepared.method, signed_info))
+    return shape.joined(plan.shape.header, filled._replace(signature_value=value).in_header())
+
+
+def _references(plan: _Plan, stamped: timestamp.Filled, stamp: etree._Element | None) -> tuple[list, list, list, list]:
+    """Per reference, in order: its URI, its target, the target's PrefixList, and its octets where known.
+
+    A part's C14N made while scanning it is its digest input, unless the part holds the new
+    Security header (an extra part: soap:Header or the Envelope), which changed it since. The
+    Timestamp's comes from the shape's pieces where they hold.
+    """
+    prepared = plan.prepared
+    uris = ["#" + i for i in prepared.part_ids]
+    targets = list(prepared.parts)
+    prefixes = [s.prefixes for s in plan.scanned]
+    octets = [None if t is prepared.soap_header or t is prepared.envelope else s.octets
+              for t, s in zip(targets, plan.scanned)]
+    if prepared.stamp_at is not None:
+        uris.insert(prepared.stamp_at, "#" + stamped.id)
+        targets.insert(prepared.stamp_at, stamp)
+        prefixes.insert(prepared.stamp_at, ())
+        octets.insert(prepared.stamp_at, shape.joined(plan.shape.stamp, stamped) if plan.cut else None)
+    return uris, targets, prefixes, octets
+
+
+def _serialised_around_header(prepared: _Prepared) -> tuple[bytes, bytes]:
+    """The envelope as soap.to_bytes writes it, cut where sign_envelope appends the Security header.
+
+    A comment with a fresh random name marks the place: nothing else in the bytes can read like it.
+    """
+    marker = ids.new_id("soapbus-security")
+    comment = etree.Comment(marker)
+    prepared.soap_header.append(comment)
+    try:
+        before, found, after = soap.to_bytes(prepared.envelope).partition(b"<!--" + marker.encode() + b"-->")
+    finally:
+        prepared.soap_header.remove(comment)
+    if not found:
+        raise RuntimeError("the serialised envelope lost the mark for its Security header")
+    return before, after
+
+
+def _declared_in_body(prepared: _Prepared, after: bytes) -> _Declared | None:
+    """The Body's declarations (as `_declarations` finds them), read from the envelope's serialisation.
+
+    lxml writes every element's declarations as they are. When the Envelope holds just the
+    soap:Header and the Body, what follows the mark (`_serialised_around_header`) is the end
+    of the Header, the Body and the end of the Envelope, so each start tag there is the Body's
+    or inside it. Without comments, CDATA or processing instructions (whose text is written as
+    it is), every "<" there opens a tag; the pattern of a tag then tells a declaration from
+    text that reads like one. None, for a walk, where that does not hold, or where a prefix
+    declared in the Body is bound outside it too (a mere repetition is no declaration).
+    """
+    envelope = prepared.envelope
+    if not prepared.parts or prepared.parts[0] is not prepared.body:  # the Body is not signed
+        return None
+    if len(envelope) != 2 or envelope[1] is not prepared.body or _markup_with_raw_text(after):
+        return None
+    outside = envelope.nsmap
+    declared: set[str] = set()
+    at = after.find(b" xmlns:")
+    while at >= 0:
+        end = after.find(b'="', at)  # a declaration's name has no "=" (and then no '"' follows in a tag)
+        if _TAG_SO_FAR.fullmatch(after, after.rfind(b"<", 0, at), at):
+            prefix = after[at + 7:end].decode()
+            if prefix in outside:
+                return None
+            declared.add(prefix)
+        at = after.find(b" xmlns:", at + 7)
+    return _Declared(declared, False)
+
+
+def _markup_with_raw_text(data: bytes) -> bool:
+    """Whether serialised XML holds a comment, CDATA section or processing instruction (of raw text).
+
+    Looked for by their "!" and "?" first (one memchr each), which most messages do not hold at all.
+    """
+    return (b"!" in data and b"<!" in data) or (b"?" in data and b"<?" in data)
 
 
 def _method(algorithm: str | None, key: SigningKey) -> str:
@@ -121,100 +275,9 @@ def _refuse_second_security(soap_header: etree._Element, actor: str | None) -> N
             raise ValueError("the envelope already carries a wsse:Security header for this actor")
 
 
-class _Shape(NamedTuple):
-    """A wsse:Security as the builders make it, and the exclusive C14N of two of its parts, cut in pieces.
-
-    What each message fills in goes between the pieces: the Timestamp's Id, Created and
-    Expires; each ds:Reference's URI and DigestValue. Those are our own identifiers, times and
-    base64 (a URI from an Id the caller set is checked first, `_ESCAPED`), which C14N writes
-    as they are, so the joined pieces are the C14N of the filled-in copy: libxml2 wrote the
-    rest. That holds while the copy keeps the prefixes it was built with, which it does unless
-    the soap:Header already has a namespace of the Timestamp or the Signature in scope
-    (`_SHAPE_NAMESPACES`): lxml then points the copy at that declaration and its prefix.
-    """
-    security: etree._Element
-    stamp: tuple[bytes, ...]  # the Timestamp's C14N, cut where its Id, Created and Expires go
-    signed_info: tuple[bytes, ...]  # ds:SignedInfo's C14N, cut where each Reference's URI and DigestValue go
-
-
-_SHAPE_NAMESPACES = frozenset({ns.WSU, ns.DS, ns.EXC_C14N_NS})
-_ESCAPED = re.compile(r'[&<>"\t\n\r]')  # characters C14N writes otherwise in text or attribute values
-_SLOT = re.compile(rb"soapbus-slot-(\d+)")
-_SHAPES = 64  # Security shapes kept per thread
-_built = threading.local()  # lxml trees are not shared between threads
-
-
-def _security_shape(key: SigningKey, key_reference: str, method: str, stamp_at: int | None,
-                    prefixes: tuple[tuple[str, ...], ...]) -> _Shape:
-    """The whole wsse:Security as the builders make it, built once per thread and shape, then copied.
-
-    A wsu:Timestamp, the key's BinarySecurityToken (for "bst"), and the ds:Signature template
-    with one Reference per part (`prefixes`: each part's InclusiveNamespaces; the Timestamp's
-    at `stamp_at`) and its KeyInfo. One deep copy (a single C call) replaces some twenty
-    element and attribute calls per signature; what differs per message (Ids, Reference URIs,
-    times, actor, digest and signature values) is set on the copy, and attributes set later
-    keep the places they have here.
-    """
-    cache = getattr(_built, "security", None)
-    if cache is None:
-        cache = _built.security = OrderedDict()
-    wanted = (key, key_reference, method, stamp_at, prefixes)
-    shape = cache.get(wanted)
-    if shape is None:
-        shape = cache[wanted] = _build_shape(key, key_reference, method, stamp_at, prefixes)
-        if len(cache) > _SHAPES:
-            cache.popitem(last=False)
-    else:
-        cache.move_to_end(wanted)
-    return shape
-
-
-def _build_shape(key: SigningKey, key_reference: str, method: str, stamp_at: int | None,
-                 prefixes: tuple[tuple[str, ...], ...]) -> _Shape:
-    security = etree.Element(ns.SECURITY, nsmap=ns.NSMAP)
-    security.set(ns.MUST_UNDERSTAND, "1")
-    stamp = timestamp.build(datetime.now(timezone.utc), 0, security)
-    bst = key_reference == "bst"
-    if bst:
-        tokens.binary_security_token(key, security)
-    refs = [template.Ref("", [ns.EXC_C14N], p) for p in prefixes]
-    if stamp_at is not None:
-        refs.insert(stamp_at, template.Ref("", [ns.EXC_C14N]))
-    signature = template.build(ns.EXC_C14N, method, refs, token_uri="" if bst else None)
-    if not bst:
-        template.key_info(signature).append(tokens.token_reference(key_reference, key, None))
-    security.append(signature)
-    stamp_pieces = _cut(stamp, [(stamp, ns.WSU_ID), (stamp[0], None), (stamp[1], None)])
-    slots = []
-    for reference in signature[0][2:]:
-        slots += ((reference, "URI"), (reference[-1], None))
-    return _Shape(security, stamp_pieces, _cut(signature[0], slots))
-
-
-def _cut(element: etree._Element, slots: list[tuple[etree._Element, str | None]]) -> tuple[bytes, ...]:
-    """`element`'s exclusive C14N in pieces, cut where each slot (an attribute, or with None the text) goes."""
-    for number, (node, attribute) in enumerate(slots):
-        marker = f"soapbus-slot-{number}"
-        if attribute is None:
-            node.text = marker
-        else:
-            node.set(attribute, marker)
-    pieces = _SLOT.split(crypto.canonical(element, ns.EXC_C14N))
-    if [int(n) for n in pieces[1::2]] != list(range(len(slots))):
-        raise RuntimeError(f"the C14N of {element.tag} does not hold its {len(slots)} slots in order")
-    return tuple(pieces[::2])
-
-
-def _joined(pieces: tuple[bytes, ...], values: Sequence[str]) -> bytes:
-    """The pieces of a `_cut` with values between them: the C14N with those values filled in."""
-    joined = [pieces[0]]
-    for value, piece in zip(values, pieces[1:], strict=True):
-        joined += (value.encode(), piece)
-    return b"".join(joined)
-
-
-def _targets(envelope, body, wanted: tuple[str, ...], extra: list[etree._Element]) -> list[etree._Element]:
-    """The parts to reference other than the Timestamp, in order, each with a wsu:Id in a declared wsu."""
+def _targets(envelope, body, wanted: tuple[str, ...],
+             extra: list[etree._Element]) -> tuple[list[etree._Element], list[str]]:
+    """The parts to reference other than the Timestamp, in order, each with a wsu:Id in a declared wsu; and the Ids."""
     chosen = []
     if "Body" in wanted:
         chosen.append(_declaring_wsu(body))
@@ -229,9 +292,7 @@ def _targets(envelope, body, wanted: tuple[str, ...], extra: list[etree._Element
         if element in chosen:
             continue
         chosen.append(element)
-    for element in chosen:
-        ids.ensure_id(element)
-    return chosen
+    return chosen, [ids.ensure_id(element) for element in chosen]
 
 
 def _declaring_wsu(element: etree._Element) -> etree._Element:
@@ -263,7 +324,7 @@ class Inclusive(NamedTuple):
     octets: bytes | None  # the part's exclusive C14N without a PrefixList, when `prefixes` is empty
 
 
-def inclusive_namespaces(target: etree._Element) -> Inclusive:
+def inclusive_namespaces(target: etree._Element, declared: _Declared | None = None) -> Inclusive:
     """The prefixes declared inside `target` that no element or attribute name uses, sorted.
 
     Exclusive C14N drops such declarations, yet QName-valued text (xsi:type, Error/xpath) may
@@ -273,9 +334,9 @@ def inclusive_namespaces(target: etree._Element) -> Inclusive:
     that needs it), so a declared prefix is unused exactly when no start tag of the part's
     C14N declares it; those octets are then the digest input as well. Where a processing
     instruction, whose text C14N writes as it is, could read like such a declaration, XPath
-    looks for the prefix in the names instead.
+    looks for the prefix in the names instead. `declared`: the part's declarations, where known.
     """
-    declared = _declarations(target)
+    declared = declared or _declarations(target)
     if not declared.prefixes:
         return Inclusive((), None)
     if declared.instructions:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 from datetime import datetime, timedelta, timezone
 
@@ -55,10 +56,15 @@ class Filled(NamedTuple):
     expires: str
 
 
+def texts(created: datetime, ttl: float) -> Filled:
+    """A fresh Id, and Created and Expires as format_utc writes them, for a Timestamp created at `created`."""
+    start = _microseconds(created)
+    return Filled(ids.new_id("TS"), _utc_text(start), _utc_text(start + _lifetime(ttl)))
+
+
 def fill(stamp: etree._Element, created: datetime, ttl: float) -> Filled:
     """Give a Timestamp made by `build` (or a copy of one) a fresh Id, Created and Expires; return them."""
-    start = _microseconds(created)
-    filled = Filled(ids.new_id("TS"), _utc_text(start), _utc_text(start + timedelta(seconds=ttl) // _MICROSECOND))
+    filled = texts(created, ttl)
     stamp.set(ns.WSU_ID, filled.id)
     stamp[0].text = filled.created
     stamp[1].text = filled.expires
@@ -73,6 +79,12 @@ _SECONDS: dict[int, str] = {}  # whole seconds since the epoch -> "YYYY-MM-DDTHH
 def _microseconds(moment: datetime) -> int:
     """Microseconds since the epoch (a naive `moment` read as local time, as astimezone reads it)."""
     return (moment.astimezone(timezone.utc) - _EPOCH) // _MICROSECOND
+
+
+@lru_cache(maxsize=8)
+def _lifetime(ttl: float) -> int:
+    """`ttl` seconds in whole microseconds, rounded as timedelta rounds them."""
+    return timedelta(seconds=ttl) // _MICROSECOND
 
 
 def _utc_text(microseconds: int) -> str:

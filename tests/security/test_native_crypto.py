@@ -84,6 +84,9 @@ RAW = {
     "empty-and-deep": lambda: _raw("<a>" + "<b>" * 40 + "<e/>" + "</b>" * 40 + "</a>"),
     "whitespace-between-elements": lambda: _raw('\n  <a xmlns="urn:a">\n    <b> x </b>\n  </a>\n',
                                                 header="\n  <soapenv:Header/>\n  "),
+    # Text and an attribute value that read like declarations
+    "declaration-like-text": lambda: _raw('<a xmlns="urn:a" xmlns:x="urn:x" xmlns:y="urn:y"><y:t> xmlns:x="urn:x" '
+                                          'xmlns:y="urn:y" </y:t><u v=\'&gt; xmlns:x="\'/></a>'),
     # The signer's own namespaces already declared, under other prefixes: the Security header takes those
     "security-namespaces-on-envelope": lambda: _raw('<a xmlns="urn:a" xmlns:v="urn:v"><t>v:Value</t></a>',
                                                     f'xmlns:u="{WSU}" xmlns:dsig="{ns.DS}" '
