@@ -307,6 +307,21 @@ def test_signed_bytes_join_the_header_where_they_can_and_build_it_where_they_mus
     assert soap_header.find(ns.SECURITY) is not None and data == wire(holding)
 
 
+def test_signed_bytes_put_the_header_after_the_header_blocks_there_are(keys, counted_ids):
+    source = ENVELOPES["61968-request"]()
+    soap_header = etree.Element(f"{{{ns.SOAP11_ENV}}}Header")
+    source.insert(0, soap_header)
+    etree.SubElement(soap_header, "{urn:r}Routing", nsmap={"r": "urn:r"}).text = "to OMS"
+    soap_header[0].tail = "\n"
+    created = datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
+    sign_envelope(copy.deepcopy(source), keys.mdms, now=created)
+    counted_ids()
+    tree = wire(sign_envelope(copy.deepcopy(source), keys.mdms, now=created))
+    counted_ids()
+    assert signed_bytes(copy.deepcopy(source), keys.mdms, now=created) == tree
+    assert tree.index(b"</r:Routing>\n<wsse:Security") < tree.index(b"</soapenv:Header>")
+
+
 @pytest.mark.parametrize("inside", ['<!-- <b xmlns:x="urn:x"> -->', '<?pi <b xmlns:x="urn:x"> ?>'])
 def test_signed_bytes_of_a_body_with_a_comment_or_pi_are_the_signed_tree_serialised(inside, keys, counted_ids):
     """Either may hold what reads like a declaration (our verifier refuses both in signed parts; a signer need not)."""
