@@ -121,9 +121,7 @@ class UnitOfWork:
 
     def object_iter(self, noun: str, names: Sequence[ObjectName] | None = None,
                     batch: int = 500) -> Iterator[StoredObject]:
-        """Objects ordered by key, streamed from one query `batch` at a time: those carrying any of
-        `names` ((name, name type) pairs, a type of None for any), or all. For going through more
-        than fit in memory; read it inside this unit of work."""
+        """As objects.iter_objects: by any of `names` ((name, type) pairs) or all, streamed in key order."""
         if names is not None and not names:
             return iter(())
         return objects.iter_objects(self._conn, noun, names, batch)
